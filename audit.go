@@ -1,0 +1,62 @@
+package lacop
+
+import (
+	"context"
+	"time"
+)
+
+// Audit event types. The list is part of the public contract.
+const (
+	AuditLoginSucceeded        = "login.succeeded"
+	AuditLoginFailed           = "login.failed"
+	AuditLoginThrottled        = "login.throttled"
+	AuditSecondFactorSucceeded = "second_factor.succeeded"
+	AuditSecondFactorFailed    = "second_factor.failed"
+	AuditLogout                = "logout"
+	AuditSessionRevoked        = "session.revoked"
+	AuditSessionRevokedAll     = "session.revoked_all"
+	AuditSessionExpired        = "session.expired"
+	AuditPasswordChanged       = "password.changed"
+	AuditEmailChanged          = "email.changed"
+	AuditConcernReported       = "security.concern_reported"
+	AuditTokenIssued           = "token.issued"
+	AuditTokenRefreshed        = "token.refreshed"
+	AuditTokenReuseDetected    = "token.reuse_detected"
+	AuditTokenRevoked          = "token.revoked"
+	AuditUserCreated           = "user.created"
+	AuditUserDisabled          = "user.disabled"
+)
+
+// AuditEvent records who did what to which session, and from where. It
+// never holds a secret, token or password.
+type AuditEvent struct {
+	ID        string            `json:"id"`
+	Time      time.Time         `json:"time"`
+	Type      string            `json:"type"`
+	UserID    string            `json:"userId"`
+	SessionID string            `json:"sessionId"`
+	ActorID   string            `json:"actorId"`
+	IP        string            `json:"ip"`
+	UserAgent string            `json:"userAgent"`
+	Detail    map[string]string `json:"detail"`
+}
+
+// AuditFilter narrows a listing. Zero fields match everything.
+type AuditFilter struct {
+	UserID string
+	Type   string
+	Since  time.Time
+	// BeforeID pages backwards: only events older than this id.
+	BeforeID string
+	// Limit caps the result; 0 means a store default.
+	Limit int
+}
+
+// AuditStore keeps the audit log, newest first.
+type AuditStore interface {
+	// RecordEvent appends e and sets its ID (and Time when zero).
+	RecordEvent(ctx context.Context, e *AuditEvent) error
+
+	// Events lists matching events, newest first.
+	Events(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
+}

@@ -1,0 +1,230 @@
+// Package auth is lacop's core: signing in, checking a session on every
+// request, and ending sessions. Every rule about what an event ends lives in
+// the policy table in policy.go and nowhere else; the web handlers, the CLI
+// and the admin API all come through here.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/password"
+)
+
+// Config holds the session timing the service enforces on every request.
+type Config struct {
+	// InactivityTimeout ends a session that saw no request for this long
+	// (remember-me sessions are exempt and live to their absolute end).
+	InactivityTimeout time.Duration
+	// Lifetime is the absolute life of a session from sign-in.
+	Lifetime time.Duration
+	// RememberMeLifetime is the absolute life of a remember-me session.
+	RememberMeLifetime time.Duration
+}
+
+// Service performs every sign-in, check and sign-out.
+type Service struct {
+	Users     lacop.UserStore
+	Sessions  lacop.SessionStore
+	Audit     lacop.AuditStore
+	Setup     lacop.SetupStore
+	Passwords *password.Hasher
+	Config    Config
+	Logger    *slog.Logger
+
+	// Now and Rand are injectable so tests control time and randomness.
+	Now  func() time.Time
+	Rand io.Reader
+}
+
+// NewService returns a Service with the real clock and crypto/rand.
+func NewService(cfg Config, users lacop.UserStore, sessions lacop.SessionStore, audit lacop.AuditStore,
+	setup lacop.SetupStore, hasher *password.Hasher, logger *slog.Logger) *Service {
+	return &Service{
+		Users: users, Sessions: sessions, Audit: audit, Setup: setup,
+		Passwords: hasher, Config: cfg, Logger: logger,
+		Now: time.Now, Rand: rand.Reader,
+	}
+}
+
+// Client describes where a request came from, for sessions and audit events.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// Identity is a live session and its user.
+type Identity struct {
+	User    *lacop.User
+	Session *lacop.Session
+}
+
+// secretLen is the byte length of session secrets: 32 bytes, 43 characters
+// of unpadded base64url.
+const secretLen = 32
+
+// ErrSessionExpired is returned by Authenticate when the session existed
+// but ran out; the web layer tells the person why they must sign in again.
+var ErrSessionExpired = &lacop.Error{Code: lacop.EUNAUTHENTICATED, Message: "Your session has expired. Please sign in again."}
+
+var errUnauthenticated = &lacop.Error{Code: lacop.EUNAUTHENTICATED, Message: "You are not signed in."}
+
+// randomString returns n random bytes, base64url without padding.
+func (s *Service) randomString(n int) string {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(s.Rand, b); err != nil {
+		// crypto/rand does not fail on supported platforms; a custom Rand
+		// that does is a programming error.
+		panic(fmt.Sprintf("auth: read random: %v", err))
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// newSecret returns a fresh session secret and the hash that is stored.
+func (s *Service) newSecret() (string, []byte) {
+	secret := s.randomString(secretLen)
+	return secret, HashSecret(secret)
+}
+
+// HashSecret is the stored form of a session secret. Only this ever reaches
+// a store.
+func HashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// wellFormed rejects cookie values that cannot be one of our secrets
+// without touching the store.
+func wellFormed(secret string) bool {
+	if len(secret) != base64.RawURLEncoding.EncodedLen(secretLen) {
+		return false
+	}
+	for i := 0; i < len(secret); i++ {
+		c := secret[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// touchInterval is how stale LastActiveAt may get before a request writes
+// it: at most a minute, and a tenth of the inactivity timeout, so an active
+// person is never timed out and short test timeouts still work.
+func (s *Service) touchInterval() time.Duration {
+	return min(time.Minute, s.Config.InactivityTimeout/10)
+}
+
+// SessionExpiry is when sess ends if nothing else happens: its absolute end,
+// or earlier through inactivity.
+func (s *Service) SessionExpiry(sess *lacop.Session) time.Time {
+	if sess.RememberMe {
+		return sess.ExpiresAt
+	}
+	idle := sess.LastActiveAt.Add(s.Config.InactivityTimeout)
+	if idle.Before(sess.ExpiresAt) {
+		return idle
+	}
+	return sess.ExpiresAt
+}
+
+// Authenticate returns the identity behind a session secret. It reads the
+// session by hash, ends it if it has expired, and touches it at most once
+// per touch interval; it never writes the session back. An unknown secret
+// is EUNAUTHENTICATED; a failing store is an error that must be refused.
+func (s *Service) Authenticate(ctx context.Context, secret string, c Client) (*Identity, error) {
+	if !wellFormed(secret) {
+		return nil, errUnauthenticated
+	}
+	sess, err := s.Sessions.SessionByHash(ctx, HashSecret(secret))
+	if lacop.ErrorCode(err) == lacop.ENOTFOUND {
+		return nil, errUnauthenticated
+	} else if err != nil {
+		return nil, unavailable("look up session", err)
+	}
+	now := s.Now()
+	if !now.Before(s.SessionExpiry(sess)) {
+		if _, err := s.end(ctx, ReasonExpired, sess.UserID, sess, "", c); err != nil {
+			return nil, err
+		}
+		return nil, ErrSessionExpired
+	}
+	user, err := s.Users.UserByID(ctx, sess.UserID)
+	if lacop.ErrorCode(err) == lacop.ENOTFOUND {
+		return nil, errUnauthenticated
+	} else if err != nil {
+		return nil, unavailable("look up user", err)
+	} else if user.Disabled {
+		// Disabling ends every session; this only covers a race with it.
+		return nil, errUnauthenticated
+	}
+	if now.Sub(sess.LastActiveAt) >= s.touchInterval() {
+		if err := s.Sessions.TouchSession(ctx, sess.ID, now); err != nil {
+			// The session was read and is live; a failed activity stamp only
+			// risks an early timeout, so it is logged, not refused.
+			s.Logger.Warn("touch session", "session", sess.ID, "err", err)
+		}
+		sess.LastActiveAt = now
+	}
+	return &Identity{User: user, Session: sess}, nil
+}
+
+// Logout ends the session behind secret. With no or a dead secret it does
+// nothing and succeeds: sign-out must always leave the caller signed out.
+func (s *Service) Logout(ctx context.Context, secret string, c Client) error {
+	if !wellFormed(secret) {
+		return nil
+	}
+	sess, err := s.Sessions.SessionByHash(ctx, HashSecret(secret))
+	if lacop.ErrorCode(err) == lacop.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return unavailable("look up session", err)
+	}
+	_, err = s.end(ctx, ReasonLogout, sess.UserID, sess, sess.UserID, c)
+	return err
+}
+
+// Sweep ends every session that has run out, so expired sessions do not
+// linger in the store, and records each as expired.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	now := s.Now()
+	ended, err := s.Sessions.DeleteExpiredSessions(ctx, now, now.Add(-s.Config.InactivityTimeout))
+	if err != nil {
+		return 0, fmt.Errorf("auth: sweep: %w", err)
+	}
+	for _, sess := range ended {
+		s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditSessionExpired, UserID: sess.UserID, SessionID: sess.ID,
+			Detail: map[string]string{"reason": string(ReasonExpired)}})
+	}
+	return len(ended), nil
+}
+
+// record writes an audit event. A failure is logged, not returned: the
+// action it describes has already happened and must not be reported failed.
+func (s *Service) record(ctx context.Context, e *lacop.AuditEvent) {
+	if e.Time.IsZero() {
+		e.Time = s.Now()
+	}
+	if err := s.Audit.RecordEvent(context.WithoutCancel(ctx), e); err != nil {
+		s.Logger.Error("record audit event", "type", e.Type, "user", e.UserID, "session", e.SessionID, "err", err)
+	}
+}
+
+// errUnavailable marks a store failure: the request is refused (503), never
+// let through.
+var errUnavailable = &lacop.Error{Code: lacop.EUNAVAILABLE, Message: "The service is temporarily unavailable. Please try again."}
+
+// unavailable wraps a store failure so it is refused as EUNAVAILABLE while
+// the cause stays in the chain for the log.
+func unavailable(op string, err error) error {
+	return fmt.Errorf("auth: %s: %w", op, errors.Join(errUnavailable, err))
+}

@@ -1,0 +1,116 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lacop/lacop"
+)
+
+// maxPasswordLen bounds what a sign-in will hash, so a huge body cannot be
+// used to burn CPU; no real password is longer.
+const maxPasswordLen = 1024
+
+// errBadCredentials is the one answer for every failed sign-in, so nobody
+// can tell an unknown email from a wrong password.
+var errBadCredentials = &lacop.Error{Code: lacop.EINVALIDCREDENTIALS, Message: "Wrong email or password."}
+
+// LoginRequest is what a person submits to sign in.
+type LoginRequest struct {
+	Email      string
+	Password   string
+	RememberMe bool
+	Client     Client
+}
+
+// SignIn is a new session and the secret for its cookie. The secret exists
+// only here and in the cookie; the store has its hash.
+type SignIn struct {
+	User    *lacop.User
+	Session *lacop.Session
+	Secret  string
+}
+
+// Login checks an email and password and, when they match, starts a new
+// session with a fresh secret. A secret the client already had is never
+// reused. Unknown emails, disabled users and wrong passwords all cost one
+// argon2id verification and give the same error.
+func (s *Service) Login(ctx context.Context, req LoginRequest) (*SignIn, error) {
+	email := lacop.NormalizeEmail(req.Email)
+	user, err := s.Users.UserByEmail(ctx, email)
+	if err != nil && lacop.ErrorCode(err) != lacop.ENOTFOUND {
+		return nil, unavailable("look up user", err)
+	}
+
+	reason := ""
+	switch {
+	case len(req.Password) > maxPasswordLen || req.Password == "":
+		s.Passwords.VerifyDummy(ctx, req.Password[:min(len(req.Password), maxPasswordLen)])
+		reason = "bad_password"
+	case user == nil:
+		s.Passwords.VerifyDummy(ctx, req.Password)
+		reason = "unknown_user"
+	default:
+		ok, err := s.Passwords.Verify(ctx, req.Password, user.PasswordHash)
+		if err != nil {
+			return nil, fmt.Errorf("auth: verify password: %w", err)
+		} else if !ok {
+			reason = "bad_password"
+		} else if user.Disabled {
+			reason = "disabled"
+		}
+	}
+	if reason != "" {
+		e := &lacop.AuditEvent{Type: lacop.AuditLoginFailed, IP: req.Client.IP, UserAgent: req.Client.UserAgent,
+			Detail: map[string]string{"reason": reason, "email": truncate(email, 254)}}
+		if user != nil {
+			e.UserID = user.ID
+		}
+		s.record(ctx, e)
+		return nil, errBadCredentials
+	}
+
+	in, err := s.startSession(ctx, user, lacop.AuthLevelOneFactor, req.RememberMe, req.Client)
+	if err != nil {
+		return nil, err
+	}
+	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditLoginSucceeded, UserID: user.ID, SessionID: in.Session.ID,
+		ActorID: user.ID, IP: req.Client.IP, UserAgent: req.Client.UserAgent,
+		Detail: map[string]string{"rememberMe": fmt.Sprint(req.RememberMe)}})
+	return in, nil
+}
+
+// startSession creates a session with a new secret and public id.
+func (s *Service) startSession(ctx context.Context, user *lacop.User, level int, rememberMe bool, c Client) (*SignIn, error) {
+	now := s.Now().UTC()
+	lifetime := s.Config.Lifetime
+	if rememberMe {
+		lifetime = s.Config.RememberMeLifetime
+	}
+	secret, hash := s.newSecret()
+	sess := &lacop.Session{
+		ID:           s.randomString(16),
+		SecretHash:   hash,
+		UserID:       user.ID,
+		AuthLevel:    level,
+		RememberMe:   rememberMe,
+		CreatedAt:    now,
+		LastActiveAt: now,
+		ExpiresAt:    now.Add(lifetime),
+		IP:           c.IP,
+		UserAgent:    truncate(c.UserAgent, 512),
+	}
+	if err := s.Sessions.CreateSession(ctx, sess); err != nil {
+		return nil, unavailable("create session", err)
+	}
+	return &SignIn{User: user, Session: sess, Secret: secret}, nil
+}
+
+// truncate cuts s to at most n bytes so that client-supplied strings stay
+// bounded in the store.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,196 @@
+// Command lacop runs the lacop sign-in portal and manages its data. All
+// wiring of stores, services and the web server happens here.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/auth"
+	"github.com/lacop/lacop/config"
+	"github.com/lacop/lacop/password"
+	"github.com/lacop/lacop/sqlite"
+)
+
+func main() {
+	m := NewMain()
+	err := m.Command().ExecuteContext(context.Background())
+	m.Close()
+	if err != nil {
+		fmt.Fprintln(m.Stderr, "lacop:", err)
+		os.Exit(1)
+	}
+}
+
+// Main is the program: its configuration, its open resources and the
+// service built on them.
+type Main struct {
+	Config config.Config
+	DB     *sqlite.DB
+	Auth   *auth.Service
+	Logger *slog.Logger
+
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Environ        []string
+
+	flags flagValues
+}
+
+// flagValues are the flags shared by every command that touches data.
+type flagValues struct {
+	configFile string
+	values     map[string]*string // config key -> flag value
+	names      map[string]string  // config key -> flag name
+}
+
+// NewMain returns a Main wired to the process's standard streams.
+func NewMain() *Main {
+	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ()}
+}
+
+// Command builds the command tree.
+func (m *Main) Command() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "lacop",
+		Short:         "A sign-in portal and session server whose sessions really end",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&m.flags.configFile, "config", "", "YAML config file")
+	m.flags.values = map[string]*string{}
+	m.flags.names = map[string]string{}
+	for _, f := range []struct{ key, name, usage string }{
+		{"listen", "listen", "address to listen on (default 127.0.0.1:9440)"},
+		{"data_dir", "data", "data directory: SQLite file and keys (default ./lacop-data)"},
+		{"public_url", "public-url", "URL people use to reach the portal (default http://127.0.0.1:9440)"},
+		{"storage.driver", "storage-driver", "sqlite or postgres (default sqlite)"},
+		{"storage.postgres_url", "postgres-url", "PostgreSQL URL when storage.driver is postgres"},
+		{"storage.redis_url", "redis-url", "Redis URL for sessions, denylist and notifications"},
+	} {
+		m.flags.values[f.key] = pf.String(f.name, "", f.usage)
+		m.flags.names[f.key] = f.name
+	}
+	root.AddCommand(m.serveCommand(), m.userCommand(), m.sessionCommand(), m.auditCommand(), m.configCommand())
+	return root
+}
+
+// ParseFlags loads the configuration: file, then LACOP_* environment, then
+// the flags the user set.
+func (m *Main) ParseFlags(cmd *cobra.Command) ([]string, error) {
+	src := config.Source{File: m.flags.configFile, Environ: m.Environ, Flags: map[string]string{}}
+	for key, v := range m.flags.values {
+		if cmd.Flags().Changed(m.flags.names[key]) {
+			src.Flags[key] = *v
+		}
+	}
+	cfg, warnings, err := config.Load(src)
+	if err != nil {
+		return warnings, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	m.Config = cfg
+	return warnings, nil
+}
+
+// Open loads the configuration and opens the store and the service.
+func (m *Main) Open(cmd *cobra.Command) error {
+	warnings, err := m.ParseFlags(cmd)
+	if err != nil {
+		return err
+	}
+	m.Logger = newLogger(m.Stderr, m.Config.Log)
+	for _, w := range warnings {
+		m.Logger.Warn("config", "warning", w)
+	}
+	if m.Config.Storage.Driver != config.DriverSQLite {
+		return fmt.Errorf("storage driver %q is not available yet in this build; use sqlite", m.Config.Storage.Driver)
+	}
+	if m.Config.Storage.RedisURL != "" {
+		return errors.New("storage.redis_url is not available yet in this build; leave it empty")
+	}
+	if err := prepareDataDir(m.Config.DataDir); err != nil {
+		return err
+	}
+	db, err := sqlite.Open(cmd.Context(), filepath.Join(m.Config.DataDir, "lacop.db"))
+	if err != nil {
+		return err
+	}
+	m.DB = db
+	m.Auth = auth.NewService(auth.Config{
+		InactivityTimeout:  m.Config.Session.InactivityTimeout,
+		Lifetime:           m.Config.Session.Lifetime,
+		RememberMeLifetime: m.Config.Session.RememberMeLifetime,
+	}, sqlite.NewUserStore(db), sqlite.NewSessionStore(db), sqlite.NewAuditStore(db), sqlite.NewSetupStore(db),
+		password.NewHasher(password.DefaultParams(), 0), m.Logger)
+	return nil
+}
+
+// Close releases what Open opened.
+func (m *Main) Close() error {
+	if m.DB != nil {
+		return m.DB.Close()
+	}
+	return nil
+}
+
+// prepareDataDir creates the data directory (owner-only) or checks that an
+// existing one is a readable directory. It never replaces anything.
+func prepareDataDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create data directory: %w", err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("data directory: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("data directory %s is not a directory", dir)
+	}
+	if _, err := os.ReadDir(dir); err != nil {
+		return fmt.Errorf("data directory %s cannot be read: %w", dir, err)
+	}
+	return nil
+}
+
+func newLogger(w io.Writer, cfg config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// cliClient marks actions taken from the command line in audit events.
+var cliClient = auth.Client{IP: "", UserAgent: "lacop-cli"}
+
+// userByEmail resolves an email argument, with a clear error when unknown.
+func (m *Main) userByEmail(ctx context.Context, email string) (*lacop.User, error) {
+	u, err := m.Auth.Users.UserByEmail(ctx, email)
+	if lacop.ErrorCode(err) == lacop.ENOTFOUND {
+		return nil, fmt.Errorf("no user with email %s", strings.TrimSpace(email))
+	}
+	return u, err
+}
+
+// userError makes a domain error a one-line reason for the terminal.
+func userError(err error) error {
+	var e *lacop.Error
+	if errors.As(err, &e) {
+		return errors.New(e.Message)
+	}
+	return err
+}

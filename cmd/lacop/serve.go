@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lacop/lacop/redirect"
+	"github.com/lacop/lacop/web"
+)
+
+func (m *Main) serveCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the portal",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := m.Open(cmd); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return m.Run(ctx)
+		},
+	}
+}
+
+// Run serves the portal until ctx is cancelled, then shuts down gracefully.
+func (m *Main) Run(ctx context.Context) error {
+	publicURL, err := url.Parse(m.Config.PublicURL)
+	if err != nil {
+		return fmt.Errorf("public_url: %w", err)
+	}
+	redirects, err := redirect.New(m.Config.PublicURL, m.Config.Redirect.AllowedDomains)
+	if err != nil {
+		return err
+	}
+	srv, err := web.NewServer(web.Config{
+		PublicURL:      publicURL,
+		CookieDomain:   m.Config.Session.CookieDomain,
+		TrustedProxies: m.Config.Server.TrustedProxies,
+		AllowedDomains: m.Config.Redirect.AllowedDomains,
+	}, m.Auth, redirects, m.DB.Ping, m.Logger)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	// Tests and scripts read the actual address from this line.
+	fmt.Fprintf(m.Stdout, "lacop: listening on http://%s (public URL %s)\n", ln.Addr(), m.Config.PublicURL)
+
+	token, err := m.Auth.PrepareSetup(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	} else if token != "" {
+		fmt.Fprintf(m.Stdout, "lacop: no users yet. Create the first admin within 24h, once, at:\n  %s/setup?token=%s\n",
+			publicURL.String(), url.QueryEscape(token))
+	}
+
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+	go m.sweep(ctx)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	m.Logger.Info("shutting down", "grace", m.Config.Server.ShutdownGrace)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.Config.Server.ShutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// sweep removes expired sessions periodically, recording each as expired.
+func (m *Main) sweep(ctx context.Context) {
+	t := time.NewTicker(min(time.Minute, m.Config.Session.InactivityTimeout/2))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := m.Auth.Sweep(ctx); err != nil {
+				m.Logger.Warn("sweep expired sessions", "err", err)
+			} else if n > 0 {
+				m.Logger.Debug("swept expired sessions", "count", n)
+			}
+		}
+	}
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lacop/lacop"
+)
+
+func (m *Main) sessionCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "session", Short: "List and end sessions"}
+	var listUser, revokeUser string
+	list := &cobra.Command{
+		Use:   "list [--user EMAIL]",
+		Short: "List live sessions, most recently active first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := m.Open(cmd); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			var sessions []*lacop.Session
+			var err error
+			if listUser != "" {
+				u, err := m.userByEmail(ctx, listUser)
+				if err != nil {
+					return err
+				}
+				sessions, err = m.Auth.Sessions.UserSessions(ctx, u.ID)
+				if err != nil {
+					return err
+				}
+			} else if sessions, err = m.Auth.Sessions.AllSessions(ctx); err != nil {
+				return err
+			}
+			emails := map[string]string{}
+			tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tUSER\tIP\tCREATED\tLAST ACTIVE\tEXPIRES\tLEVEL\tREMEMBER")
+			for _, s := range sessions {
+				if _, ok := emails[s.UserID]; !ok {
+					if u, err := m.Auth.Users.UserByID(ctx, s.UserID); err == nil {
+						emails[s.UserID] = u.Email
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%v\n", s.ID, emails[s.UserID], s.IP,
+					s.CreatedAt.Format(time.RFC3339), s.LastActiveAt.Format(time.RFC3339),
+					m.Auth.SessionExpiry(s).Format(time.RFC3339), s.AuthLevel, s.RememberMe)
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().StringVar(&listUser, "user", "", "only this user's sessions")
+
+	revoke := &cobra.Command{
+		Use:   "revoke ID | revoke --user EMAIL",
+		Short: "End one session, or every session of a user",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (len(args) == 1) == (revokeUser != "") {
+				return errors.New("give either a session ID or --user EMAIL")
+			}
+			if err := m.Open(cmd); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if revokeUser != "" {
+				u, err := m.userByEmail(ctx, revokeUser)
+				if err != nil {
+					return err
+				}
+				n, err := m.Auth.RevokeAll(ctx, u.ID, "", cliClient)
+				if err != nil {
+					return userError(err)
+				}
+				fmt.Fprintf(m.Stdout, "ended %d session(s) of %s\n", n, u.Email)
+				return nil
+			}
+			if err := m.Auth.RevokeSession(ctx, args[0], "", "", cliClient); err != nil {
+				return userError(err)
+			}
+			fmt.Fprintf(m.Stdout, "ended session %s\n", args[0])
+			return nil
+		},
+	}
+	revoke.Flags().StringVar(&revokeUser, "user", "", "end every session of this user")
+	cmd.AddCommand(list, revoke)
+	return cmd
+}

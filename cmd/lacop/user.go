@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lacop/lacop/auth"
+)
+
+func (m *Main) userCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "user", Short: "Manage users"}
+	cmd.AddCommand(m.userAddCommand(), m.userPasswdCommand(), m.userDisableCommand())
+	return cmd
+}
+
+// readPassword reads one line from stdin: passwords never go on the command
+// line, where other users and shell history could see them.
+func (m *Main) readPassword() (string, error) {
+	line, err := bufio.NewReader(m.Stdin).ReadString('\n')
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		if err != nil {
+			return "", errors.New("no password on stdin")
+		}
+		return "", errors.New("empty password on stdin")
+	}
+	return line, nil
+}
+
+func (m *Main) userAddCommand() *cobra.Command {
+	var name string
+	var admin, stdin bool
+	var groups []string
+	cmd := &cobra.Command{
+		Use:   "add EMAIL --password-stdin",
+		Short: "Create a user",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !stdin {
+				return errors.New("give the password on stdin with --password-stdin")
+			}
+			if err := m.Open(cmd); err != nil {
+				return err
+			}
+			pw, err := m.readPassword()
+			if err != nil {
+				return err
+			}
+			u, err := m.Auth.CreateUser(cmd.Context(), auth.NewUser{
+				Email: args[0], Name: name, Password: pw, Admin: admin, Groups: groups,
+			}, "", cliClient)
+			if err != nil {
+				return userError(err)
+			}
+			fmt.Fprintf(m.Stdout, "created user %s (id %s)\n", u.Email, u.ID)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "display name")
+	cmd.Flags().BoolVar(&admin, "admin", false, "make the user an administrator")
+	cmd.Flags().StringArrayVar(&groups, "group", nil, "add the user to a group (repeatable)")
+	cmd.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from stdin")
+	return cmd
+}
+
+func (m *Main) userPasswdCommand() *cobra.Command {
+	var stdin bool
+	cmd := &cobra.Command{
+		Use:   "passwd EMAIL --password-stdin",
+		Short: "Set a user's password and end every session and token of that user",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !stdin {
+				return errors.New("give the password on stdin with --password-stdin")
+			}
+			if err := m.Open(cmd); err != nil {
+				return err
+			}
+			pw, err := m.readPassword()
+			if err != nil {
+				return err
+			}
+			u, err := m.userByEmail(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if err := m.Auth.ResetPassword(cmd.Context(), u.ID, pw, "", cliClient); err != nil {
+				return userError(err)
+			}
+			fmt.Fprintf(m.Stdout, "password set for %s; every session of that user has ended\n", u.Email)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from stdin")
+	return cmd
+}
+
+func (m *Main) userDisableCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "disable EMAIL",
+		Short: "Disable a user and end every session and token of that user",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := m.Open(cmd); err != nil {
+				return err
+			}
+			u, err := m.userByEmail(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if err := m.Auth.DisableUser(cmd.Context(), u.ID, "", cliClient); err != nil {
+				return userError(err)
+			}
+			fmt.Fprintf(m.Stdout, "disabled %s; every session of that user has ended\n", u.Email)
+			return nil
+		},
+	}
+}

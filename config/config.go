@@ -1,0 +1,209 @@
+// Package config holds lacop's configuration: one plain struct with its
+// defaults, loaded from a YAML file, LACOP_* environment variables and
+// command-line flags (in that order, later wins), and validated once at start.
+//
+// Every key has one dotted name (session.inactivity_timeout), taken from the
+// yaml tags of Config; Keys lists them and EnvName gives each one's
+// environment variable. Callers hand each package only the values it uses.
+package config
+
+import (
+	"net/netip"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// Access-control policies, weakest first.
+const (
+	PolicyBypass    = "bypass"
+	PolicyOneFactor = "one_factor"
+	PolicyTwoFactor = "two_factor"
+	PolicyDeny      = "deny"
+)
+
+// Storage drivers.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// Config is lacop's whole configuration. The yaml tags are the key names used
+// in the file, in environment variable names and in error messages.
+type Config struct {
+	Listen        string        `yaml:"listen"`
+	PublicURL     string        `yaml:"public_url"`
+	DataDir       string        `yaml:"data_dir"`
+	Storage       Storage       `yaml:"storage"`
+	Session       Session       `yaml:"session"`
+	Redirect      Redirect      `yaml:"redirect"`
+	Tokens        Tokens        `yaml:"tokens"`
+	Regulation    Regulation    `yaml:"regulation"`
+	Server        Server        `yaml:"server"`
+	Auth          Auth          `yaml:"auth"`
+	AccessControl AccessControl `yaml:"access_control"`
+	Log           Log           `yaml:"log"`
+}
+
+// Storage says where users, sessions and tokens live.
+type Storage struct {
+	Driver      string `yaml:"driver"`       // sqlite | postgres
+	PostgresURL string `yaml:"postgres_url"` // required for postgres
+	RedisURL    string `yaml:"redis_url"`    // when set: sessions, denylist and notifications live in Redis
+}
+
+// Session sets how long sessions live and how their cookie is scoped.
+type Session struct {
+	InactivityTimeout  time.Duration `yaml:"inactivity_timeout"`
+	Lifetime           time.Duration `yaml:"lifetime"` // absolute, from login
+	RememberMeLifetime time.Duration `yaml:"remember_me_lifetime"`
+	CookieDomain       string        `yaml:"cookie_domain"` // "" = host-only __Host- cookie
+	MaxPerUser         int           `yaml:"max_per_user"`  // 0 = no cap
+}
+
+// Redirect lists the hosts (and their subdomains) that post-login and
+// post-logout redirects may go to, besides the portal itself.
+type Redirect struct {
+	AllowedDomains []string `yaml:"allowed_domains"`
+}
+
+// Tokens sets the lifetimes of access and refresh tokens.
+type Tokens struct {
+	AccessTTL  time.Duration `yaml:"access_ttl"`
+	RefreshTTL time.Duration `yaml:"refresh_ttl"`
+	// ReuseGrace is how long a just-rotated refresh token may be presented
+	// again (a client retrying after a lost response) without being treated
+	// as reuse. 0 = never.
+	ReuseGrace time.Duration `yaml:"reuse_grace"`
+}
+
+// Regulation throttles password guessing: MaxFailures within Window bans
+// further attempts for Ban.
+type Regulation struct {
+	MaxFailures int           `yaml:"max_failures"`
+	Window      time.Duration `yaml:"window"`
+	Ban         time.Duration `yaml:"ban"`
+}
+
+// Server holds settings of the HTTP server itself.
+type Server struct {
+	// TrustedProxies are the networks whose X-Forwarded-For is believed. A
+	// bare IP in the config becomes a single-address prefix.
+	TrustedProxies []netip.Prefix `yaml:"trusted_proxies"`
+	ShutdownGrace  time.Duration  `yaml:"shutdown_grace"`
+}
+
+// Auth holds sign-in policy.
+type Auth struct {
+	RequireSecondFactor bool `yaml:"require_second_factor"`
+}
+
+// AccessControl decides which policy applies to a request forwarded by a
+// reverse proxy: the first matching rule, else DefaultPolicy.
+type AccessControl struct {
+	DefaultPolicy string `yaml:"default_policy"`
+	Rules         []Rule `yaml:"rules"`
+}
+
+// Rule is one access-control rule. A request matches when its host matches
+// Domain ("example.com" exactly, "*.example.com" any subdomain), the user is
+// in one of Groups (if any are given) and its path starts with one of
+// Resources (if any are given).
+type Rule struct {
+	Domain    string   `yaml:"domain"`
+	Policy    string   `yaml:"policy"`
+	Groups    []string `yaml:"groups"`
+	Resources []string `yaml:"resources"`
+}
+
+// Log sets how lacop logs.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}
+
+// Default returns the defaults from the contract.
+func Default() Config {
+	return Config{
+		Listen:    "127.0.0.1:9440",
+		PublicURL: "http://127.0.0.1:9440",
+		DataDir:   "./lacop-data",
+		Storage:   Storage{Driver: DriverSQLite},
+		Session: Session{
+			InactivityTimeout:  30 * time.Minute,
+			Lifetime:           12 * time.Hour,
+			RememberMeLifetime: 720 * time.Hour,
+		},
+		Tokens: Tokens{
+			AccessTTL:  15 * time.Minute,
+			RefreshTTL: 720 * time.Hour,
+		},
+		Regulation: Regulation{
+			MaxFailures: 5,
+			Window:      10 * time.Minute,
+			Ban:         15 * time.Minute,
+		},
+		Server:        Server{ShutdownGrace: 10 * time.Second},
+		AccessControl: AccessControl{DefaultPolicy: PolicyOneFactor},
+		Log:           Log{Level: "info", Format: "text"},
+	}
+}
+
+// Keys returns every configuration key as a dotted path, in the order the
+// fields appear in Config. A list of rules is one key (access_control.rules);
+// the fields inside a rule are not keys of their own.
+func Keys() []string {
+	var keys []string
+	for _, f := range leaves() {
+		keys = append(keys, f.key)
+	}
+	return keys
+}
+
+// EnvName returns the environment variable that sets key:
+// session.inactivity_timeout → LACOP_SESSION_INACTIVITY_TIMEOUT.
+func EnvName(key string) string {
+	return "LACOP_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// leaf is one settable key: its dotted name and where it sits in Config.
+type leaf struct {
+	key   string
+	index []int
+}
+
+var (
+	prefixType = reflect.TypeFor[netip.Prefix]()
+	configType = reflect.TypeFor[Config]()
+)
+
+// leaves walks Config's fields, so the key table can never drift from the
+// struct. Nested structs are sections; everything else (including lists of
+// structs) is a key.
+func leaves() []leaf {
+	var out []leaf
+	var walk func(t reflect.Type, prefix string, index []int)
+	walk = func(t reflect.Type, prefix string, index []int) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			key := prefix + yamlName(f)
+			idx := append(append([]int(nil), index...), i)
+			if f.Type.Kind() == reflect.Struct && f.Type != prefixType {
+				walk(f.Type, key+".", idx)
+				continue
+			}
+			out = append(out, leaf{key: key, index: idx})
+		}
+	}
+	walk(configType, "", nil)
+	return out
+}
+
+// yamlName is the key name of a struct field.
+func yamlName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	if name == "" {
+		return strings.ToLower(f.Name)
+	}
+	return name
+}

@@ -1,0 +1,100 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/lacop/lacop"
+)
+
+var _ lacop.AuditStore = (*AuditStore)(nil)
+
+// AuditStore keeps the audit log in SQLite.
+type AuditStore struct{ db *DB }
+
+// NewAuditStore returns an AuditStore on db.
+func NewAuditStore(db *DB) *AuditStore { return &AuditStore{db: db} }
+
+// defaultAuditLimit caps a listing when the filter sets no limit.
+const defaultAuditLimit = 100
+
+// RecordEvent implements lacop.AuditStore.
+func (s *AuditStore) RecordEvent(ctx context.Context, e *lacop.AuditEvent) error {
+	if e.Time.IsZero() {
+		e.Time = s.db.Now()
+	}
+	e.Time = e.Time.UTC()
+	if e.Detail == nil {
+		e.Detail = map[string]string{}
+	}
+	detail, err := json.Marshal(e.Detail)
+	if err != nil {
+		return fmt.Errorf("sqlite: record event: %w", err)
+	}
+	var id int64
+	err = s.db.write.QueryRowContext(ctx, `INSERT INTO audit_events
+		(time, type, user_id, session_id, actor_id, ip, user_agent, detail_json)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		ms(e.Time), e.Type, e.UserID, e.SessionID, e.ActorID, e.IP, e.UserAgent, string(detail)).Scan(&id)
+	if err != nil {
+		return fmt.Errorf("sqlite: record event: %w", err)
+	}
+	e.ID = strconv.FormatInt(id, 10)
+	return nil
+}
+
+// Events implements lacop.AuditStore.
+func (s *AuditStore) Events(ctx context.Context, f lacop.AuditFilter) ([]*lacop.AuditEvent, error) {
+	var where []string
+	var args []any
+	if f.UserID != "" {
+		where, args = append(where, "user_id = ?"), append(args, f.UserID)
+	}
+	if f.Type != "" {
+		where, args = append(where, "type = ?"), append(args, f.Type)
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "time >= ?"), append(args, ms(f.Since))
+	}
+	if f.BeforeID != "" {
+		before, err := strconv.ParseInt(f.BeforeID, 10, 64)
+		if err != nil {
+			return nil, lacop.Errorf(lacop.EINVALID, "Invalid event id %q.", f.BeforeID)
+		}
+		where, args = append(where, "id < ?"), append(args, before)
+	}
+	query := `SELECT id, time, type, user_id, session_id, actor_id, ip, user_agent, detail_json FROM audit_events`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultAuditLimit
+	}
+	query += " ORDER BY id DESC LIMIT ?"
+	args = append(args, limit)
+
+	rows, err := s.db.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: events: %w", err)
+	}
+	defer rows.Close()
+	events := []*lacop.AuditEvent{}
+	for rows.Next() {
+		var e lacop.AuditEvent
+		var id, at int64
+		var detail string
+		if err := rows.Scan(&id, &at, &e.Type, &e.UserID, &e.SessionID, &e.ActorID, &e.IP, &e.UserAgent, &detail); err != nil {
+			return nil, fmt.Errorf("sqlite: events: %w", err)
+		}
+		if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
+			return nil, fmt.Errorf("sqlite: event %d detail: %w", id, err)
+		}
+		e.ID, e.Time = strconv.FormatInt(id, 10), fromMS(at)
+		events = append(events, &e)
+	}
+	return events, rows.Err()
+}

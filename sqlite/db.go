@@ -1,0 +1,139 @@
+// Package sqlite is lacop's embedded store: one SQLite file in WAL mode,
+// through the pure-Go modernc.org/sqlite driver, so `lacop serve` needs
+// nothing installed. Writes go through a single connection, reads through a
+// small pool, and other processes (the CLI) share the file under a busy
+// timeout.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migration/*.sql
+var migrations embed.FS
+
+// applicationID marks a SQLite file as lacop's ("laco"), so that a
+// database belonging to something else is refused rather than altered.
+const applicationID = 0x6c61636f
+
+// DB is an open lacop database.
+type DB struct {
+	write *sql.DB // one connection: SQLite has one writer anyway
+	read  *sql.DB
+
+	// Now is the clock used for CreatedAt and similar stamps.
+	Now func() time.Time
+}
+
+// Open opens (creating when missing) the lacop database at path and applies
+// pending migrations. A file that is not SQLite, or a SQLite database that
+// is not lacop's, is an error and is left untouched.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if err := checkOwnership(ctx, path); err != nil {
+		return nil, err
+	}
+	db := &DB{Now: time.Now}
+	var err error
+	if db.write, err = openPool(path, "", 1); err != nil {
+		return nil, err
+	}
+	if db.read, err = openPool(path, "&_pragma=query_only(1)", 4); err != nil {
+		db.write.Close()
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func openPool(path, extra string, conns int) (*sql.DB, error) {
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
+		"&_pragma=synchronous(NORMAL)&_txlock=immediate" + extra
+	pool, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	pool.SetMaxOpenConns(conns)
+	pool.SetMaxIdleConns(conns)
+	pool.SetConnMaxIdleTime(0)
+	return pool, nil
+}
+
+// checkOwnership reads an existing file without changing it and refuses it
+// unless it is empty or carries lacop's application id.
+func checkOwnership(ctx context.Context, path string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	} else if !fi.Mode().IsRegular() {
+		return fmt.Errorf("sqlite: %s is not a regular file", path)
+	}
+	pool, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro")
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	defer pool.Close()
+
+	var id, tables int
+	if err := pool.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&id); err != nil {
+		return fmt.Errorf("sqlite: %s is not a readable SQLite database: %w", path, err)
+	}
+	if err := pool.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master`).Scan(&tables); err != nil {
+		return fmt.Errorf("sqlite: %s is not a readable SQLite database: %w", path, err)
+	}
+	if id != applicationID && (id != 0 || tables != 0) {
+		return fmt.Errorf("sqlite: %s is not a lacop database (application_id %#x, %d schema objects); refusing to touch it", path, id, tables)
+	}
+	return nil
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, fmt.Sprintf(`PRAGMA application_id = %d`, applicationID)); err != nil {
+		return fmt.Errorf("sqlite: mark database: %w", err)
+	}
+	sub, err := fs.Sub(migrations, "migration")
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db.write, sub,
+		goose.WithDisableGlobalRegistry(true), goose.WithTableName("lacop_migrations"))
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	return nil
+}
+
+// Ping reports whether the database answers; used by /readyz.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// ms and fromMS convert between time.Time and the stored Unix milliseconds.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }

@@ -1,0 +1,134 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lacop/lacop"
+)
+
+var _ lacop.SessionStore = (*SessionStore)(nil)
+
+// SessionStore keeps sessions in SQLite. Every write is a plain INSERT, a
+// conditional UPDATE of last_active_at, or a DELETE, so a request in flight
+// can never write an ended session back.
+type SessionStore struct{ db *DB }
+
+// NewSessionStore returns a SessionStore on db.
+func NewSessionStore(db *DB) *SessionStore { return &SessionStore{db: db} }
+
+const sessionColumns = `id, secret_hash, user_id, auth_level, remember_me, created_at, last_active_at, expires_at, ip, user_agent`
+
+// CreateSession implements lacop.SessionStore.
+func (s *SessionStore) CreateSession(ctx context.Context, sess *lacop.Session) error {
+	_, err := s.db.write.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sess.ID, sess.SecretHash, sess.UserID, sess.AuthLevel, sess.RememberMe,
+		ms(sess.CreatedAt), ms(sess.LastActiveAt), ms(sess.ExpiresAt), sess.IP, sess.UserAgent)
+	if isUniqueViolation(err) {
+		return lacop.Errorf(lacop.ECONFLICT, "Session already exists.")
+	} else if err != nil {
+		return fmt.Errorf("sqlite: create session: %w", err)
+	}
+	return nil
+}
+
+// SessionByHash implements lacop.SessionStore.
+func (s *SessionStore) SessionByHash(ctx context.Context, hash []byte) (*lacop.Session, error) {
+	return s.one(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE secret_hash = ?`, hash)
+}
+
+// SessionByID implements lacop.SessionStore.
+func (s *SessionStore) SessionByID(ctx context.Context, id string) (*lacop.Session, error) {
+	return s.one(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id)
+}
+
+func (s *SessionStore) one(ctx context.Context, query string, arg any) (*lacop.Session, error) {
+	sess, err := scanSession(s.db.read.QueryRowContext(ctx, query, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, lacop.Errorf(lacop.ENOTFOUND, "Session not found.")
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite: session: %w", err)
+	}
+	return sess, nil
+}
+
+// UserSessions implements lacop.SessionStore.
+func (s *SessionStore) UserSessions(ctx context.Context, userID string) ([]*lacop.Session, error) {
+	return s.many(ctx, s.db.read, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = ?
+		ORDER BY last_active_at DESC, created_at DESC`, userID)
+}
+
+// AllSessions implements lacop.SessionStore.
+func (s *SessionStore) AllSessions(ctx context.Context) ([]*lacop.Session, error) {
+	return s.many(ctx, s.db.read, `SELECT `+sessionColumns+` FROM sessions ORDER BY last_active_at DESC, created_at DESC`)
+}
+
+// TouchSession implements lacop.SessionStore.
+func (s *SessionStore) TouchSession(ctx context.Context, id string, at time.Time) error {
+	_, err := s.db.write.ExecContext(ctx, `UPDATE sessions SET last_active_at = ? WHERE id = ? AND last_active_at < ?`,
+		ms(at), id, ms(at))
+	if err != nil {
+		return fmt.Errorf("sqlite: touch session: %w", err)
+	}
+	return nil
+}
+
+// DeleteSession implements lacop.SessionStore.
+func (s *SessionStore) DeleteSession(ctx context.Context, id string) (bool, error) {
+	res, err := s.db.write.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: delete session: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// DeleteUserSessions implements lacop.SessionStore.
+func (s *SessionStore) DeleteUserSessions(ctx context.Context, userID, keepID string) ([]*lacop.Session, error) {
+	return s.many(ctx, s.db.write, `DELETE FROM sessions WHERE user_id = ? AND id != ? RETURNING `+sessionColumns,
+		userID, keepID)
+}
+
+// DeleteExpiredSessions implements lacop.SessionStore.
+func (s *SessionStore) DeleteExpiredSessions(ctx context.Context, now, idleCutoff time.Time) ([]*lacop.Session, error) {
+	return s.many(ctx, s.db.write, `DELETE FROM sessions WHERE expires_at <= ?
+		OR (remember_me = 0 AND last_active_at < ?) RETURNING `+sessionColumns, ms(now), ms(idleCutoff))
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (s *SessionStore) many(ctx context.Context, q querier, query string, args ...any) ([]*lacop.Session, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: sessions: %w", err)
+	}
+	defer rows.Close()
+	var list []*lacop.Session
+	for rows.Next() {
+		sess, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: sessions: %w", err)
+		}
+		list = append(list, sess)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: sessions: %w", err)
+	}
+	return list, nil
+}
+
+func scanSession(row scanner) (*lacop.Session, error) {
+	var sess lacop.Session
+	var created, active, expires int64
+	if err := row.Scan(&sess.ID, &sess.SecretHash, &sess.UserID, &sess.AuthLevel, &sess.RememberMe,
+		&created, &active, &expires, &sess.IP, &sess.UserAgent); err != nil {
+		return nil, err
+	}
+	sess.CreatedAt, sess.LastActiveAt, sess.ExpiresAt = fromMS(created), fromMS(active), fromMS(expires)
+	return &sess, nil
+}

@@ -1,0 +1,157 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/lacop/lacop"
+)
+
+var _ lacop.UserStore = (*UserStore)(nil)
+
+// UserStore keeps users in SQLite.
+type UserStore struct{ db *DB }
+
+// NewUserStore returns a UserStore on db.
+func NewUserStore(db *DB) *UserStore { return &UserStore{db: db} }
+
+const userColumns = `id, email, name, admin, groups_json, password_hash, disabled, token_version, created_at, updated_at`
+
+// CreateUser implements lacop.UserStore.
+func (s *UserStore) CreateUser(ctx context.Context, u *lacop.User) error {
+	return createUser(ctx, s.db.write, s.db, u)
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func createUser(ctx context.Context, ex execer, db *DB, u *lacop.User) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	now := db.Now().UTC()
+	u.CreatedAt, u.UpdatedAt = now, now
+	if u.Groups == nil {
+		u.Groups = []string{}
+	}
+	groups, err := json.Marshal(u.Groups)
+	if err != nil {
+		return fmt.Errorf("sqlite: create user: %w", err)
+	}
+	_, err = ex.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Email, u.Name, u.Admin, string(groups), u.PasswordHash, u.Disabled, u.TokenVersion, ms(now), ms(now))
+	if isUniqueViolation(err) {
+		return lacop.Errorf(lacop.ECONFLICT, "A user with email %s already exists.", u.Email)
+	} else if err != nil {
+		return fmt.Errorf("sqlite: create user: %w", err)
+	}
+	return nil
+}
+
+// UserByID implements lacop.UserStore.
+func (s *UserStore) UserByID(ctx context.Context, id string) (*lacop.User, error) {
+	return s.one(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id)
+}
+
+// UserByEmail implements lacop.UserStore.
+func (s *UserStore) UserByEmail(ctx context.Context, email string) (*lacop.User, error) {
+	return s.one(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, lacop.NormalizeEmail(email))
+}
+
+func (s *UserStore) one(ctx context.Context, query string, arg any) (*lacop.User, error) {
+	u, err := scanUser(s.db.read.QueryRowContext(ctx, query, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, lacop.Errorf(lacop.ENOTFOUND, "User not found.")
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite: user: %w", err)
+	}
+	return u, nil
+}
+
+// Users implements lacop.UserStore.
+func (s *UserStore) Users(ctx context.Context) ([]*lacop.User, error) {
+	rows, err := s.db.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: users: %w", err)
+	}
+	defer rows.Close()
+	var users []*lacop.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: users: %w", err)
+		}
+		users = append(users, u)
+	}
+	return users, rows.Err()
+}
+
+// CountUsers implements lacop.UserStore.
+func (s *UserStore) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.read.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count users: %w", err)
+	}
+	return n, nil
+}
+
+// SetPasswordHash implements lacop.UserStore.
+func (s *UserStore) SetPasswordHash(ctx context.Context, id, hash string) error {
+	return s.update(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, ms(s.db.Now()), id)
+}
+
+// SetDisabled implements lacop.UserStore.
+func (s *UserStore) SetDisabled(ctx context.Context, id string, disabled bool) error {
+	return s.update(ctx, `UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?`, disabled, ms(s.db.Now()), id)
+}
+
+// BumpTokenVersion implements lacop.UserStore.
+func (s *UserStore) BumpTokenVersion(ctx context.Context, id string) (int64, error) {
+	var v int64
+	err := s.db.write.QueryRowContext(ctx,
+		`UPDATE users SET token_version = token_version + 1, updated_at = ? WHERE id = ? RETURNING token_version`,
+		ms(s.db.Now()), id).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, lacop.Errorf(lacop.ENOTFOUND, "User not found.")
+	} else if err != nil {
+		return 0, fmt.Errorf("sqlite: bump token version: %w", err)
+	}
+	return v, nil
+}
+
+func (s *UserStore) update(ctx context.Context, query string, args ...any) error {
+	res, err := s.db.write.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("sqlite: update user: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return lacop.Errorf(lacop.ENOTFOUND, "User not found.")
+	}
+	return nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanUser(row scanner) (*lacop.User, error) {
+	var u lacop.User
+	var groups string
+	var created, updated int64
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Admin, &groups, &u.PasswordHash,
+		&u.Disabled, &u.TokenVersion, &created, &updated); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(groups), &u.Groups); err != nil {
+		return nil, fmt.Errorf("groups of user %s: %w", u.ID, err)
+	}
+	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
+	return &u, nil
+}
+
+func isUniqueViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}

@@ -1,0 +1,53 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/lacop/lacop/auth"
+)
+
+// sessionSecret returns the session cookie's value, or "".
+func (s *Server) sessionSecret(r *http.Request) string {
+	c, err := r.Cookie(s.cookieName)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// sessionCookie is the one place the cookie's name, path, domain and flags
+// are decided, so setting and deleting always match.
+func (s *Server) sessionCookie(value string) *http.Cookie {
+	return &http.Cookie{
+		Name:     s.cookieName,
+		Value:    value,
+		Path:     "/",
+		Domain:   s.cfg.CookieDomain,
+		Secure:   true,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// setSessionCookie hands a new session's secret to the browser. A
+// remember-me session survives a browser restart until its absolute end;
+// any other lasts until the browser closes.
+func (s *Server) setSessionCookie(w http.ResponseWriter, in *auth.SignIn) {
+	c := s.sessionCookie(in.Secret)
+	if in.Session.RememberMe {
+		c.MaxAge = int(in.Session.ExpiresAt.Sub(in.Session.CreatedAt).Seconds())
+	}
+	http.SetCookie(w, c)
+	noStore(w)
+}
+
+// clearSessionCookie tells the browser to drop the cookie: same name, path,
+// domain and flags as when it was set, Max-Age=0 and an Expires in the past.
+func (s *Server) clearSessionCookie(w http.ResponseWriter) {
+	c := s.sessionCookie("")
+	c.MaxAge = -1 // written as Max-Age=0
+	c.Expires = time.Unix(0, 0)
+	http.SetCookie(w, c)
+	noStore(w)
+}

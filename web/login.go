@@ -1,0 +1,130 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/auth"
+)
+
+// userJSON is the public shape of a user in API answers.
+type userJSON struct {
+	ID     string   `json:"id"`
+	Email  string   `json:"email"`
+	Name   string   `json:"name"`
+	Admin  bool     `json:"admin"`
+	Groups []string `json:"groups"`
+}
+
+func newUserJSON(u *lacop.User) userJSON {
+	groups := u.Groups
+	if groups == nil {
+		groups = []string{}
+	}
+	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, Admin: u.Admin, Groups: groups}
+}
+
+// handleLoginAPI signs in with JSON. A session cookie sent along is ignored:
+// sign-in always starts a new session with a fresh secret.
+func (s *Server) handleLoginAPI(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	var req struct {
+		Email      string `json:"email"`
+		Password   string `json:"password"`
+		RememberMe bool   `json:"rememberMe"`
+		TargetURL  string `json:"targetURL"`
+	}
+	if err := decodeJSON(r, &req, false); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	in, err := s.auth.Login(r.Context(), auth.LoginRequest{
+		Email: req.Email, Password: req.Password, RememberMe: req.RememberMe, Client: s.client(r),
+	})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.setSessionCookie(w, in)
+	s.json(w, http.StatusOK, map[string]any{
+		"user":                 newUserJSON(in.User),
+		"secondFactorRequired": false,
+		"redirect":             s.redirects.Target(req.TargetURL, "/"),
+	})
+}
+
+// handleLoginPage shows the sign-in form, or sends a signed-in person on.
+func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	q := r.URL.Query()
+	rd := q.Get("rd")
+	if secret := s.sessionSecret(r); secret != "" {
+		if _, err := s.auth.Authenticate(r.Context(), secret, s.client(r)); err == nil {
+			seeOther(w, s.redirects.Target(rd, "/"))
+			return
+		}
+		// A dead cookie is of no use to anyone: drop it.
+		s.clearSessionCookie(w)
+	}
+	data := pageData{Title: "Sign in", Form: map[string]string{"rd": rd}}
+	switch {
+	case q.Get("loggedOut") == "1":
+		data.Notice = "You have signed out. This browser no longer has access."
+	case q.Get("expired") == "1":
+		data.Notice = "Your session ended because it was inactive or too old. Please sign in again."
+	}
+	s.render(w, r, http.StatusOK, "login.html", data)
+}
+
+// handleLoginSubmit signs in from the HTML form and redirects to the safe
+// target, so the page works without JavaScript.
+func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	if err := parseForm(r); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	rd := r.PostForm.Get("rd")
+	email := r.PostForm.Get("email")
+	in, err := s.auth.Login(r.Context(), auth.LoginRequest{
+		Email:      email,
+		Password:   r.PostForm.Get("password"),
+		RememberMe: r.PostForm.Get("rememberMe") != "",
+		Client:     s.client(r),
+	})
+	if err != nil {
+		if lacop.ErrorCode(err) != lacop.EINVALIDCREDENTIALS {
+			s.error(w, r, err)
+			return
+		}
+		s.render(w, r, errorStatus(err), "login.html", pageData{
+			Title: "Sign in", Error: lacop.ErrorMessage(err),
+			Form: map[string]string{"rd": rd, "email": email},
+		})
+		return
+	}
+	s.setSessionCookie(w, in)
+	seeOther(w, s.redirects.Target(rd, "/"))
+}
+
+// sessionJSON is the public shape of the caller's session.
+type sessionJSON struct {
+	ID           string    `json:"id"`
+	AuthLevel    int       `json:"authLevel"`
+	CreatedAt    time.Time `json:"createdAt"`
+	LastActiveAt time.Time `json:"lastActiveAt"`
+	ExpiresAt    time.Time `json:"expiresAt"`
+}
+
+// handleMe tells the caller who they are and about their session.
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
+	id := identity(r)
+	s.json(w, http.StatusOK, map[string]any{
+		"user": newUserJSON(id.User),
+		"session": sessionJSON{
+			ID: id.Session.ID, AuthLevel: id.Session.AuthLevel, CreatedAt: id.Session.CreatedAt,
+			LastActiveAt: id.Session.LastActiveAt, ExpiresAt: s.auth.SessionExpiry(id.Session),
+		},
+	})
+}

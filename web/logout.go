@@ -1,0 +1,78 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/lacop/lacop"
+)
+
+// loggedOutPage is where a sign-out lands when no safe target was given.
+const loggedOutPage = "/login?loggedOut=1"
+
+// logout ends the caller's session on the server, and only then tells the
+// browser to drop the cookie and everything it keeps for this site. It
+// answers the same whether or not there was a live session.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	noStore(w)
+	if err := s.auth.Logout(r.Context(), s.sessionSecret(r), s.client(r)); err != nil {
+		return err
+	}
+	s.clearSessionCookie(w)
+	w.Header().Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
+	return nil
+}
+
+// handleLogoutAPI signs out with JSON and names where to go next.
+func (s *Server) handleLogoutAPI(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		TargetURL string `json:"targetURL"`
+	}
+	if err := decodeJSON(r, &req, true); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.logout(w, r); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	target := s.redirects.Target(req.TargetURL, loggedOutPage)
+	s.json(w, http.StatusOK, map[string]any{
+		"redirect":       target,
+		"targetRejected": req.TargetURL != "" && target != req.TargetURL,
+	})
+}
+
+// handleLogoutPage asks for confirmation: a GET never ends a session, so a
+// link or an image cannot sign anyone out. With no live session there is
+// nothing to confirm; the cookie is dropped and the browser sent on.
+func (s *Server) handleLogoutPage(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	rd := r.URL.Query().Get("rd")
+	id, err := s.authenticate(r)
+	switch {
+	case err == nil:
+		s.render(w, r, http.StatusOK, "logout.html", pageData{
+			Title: "Sign out", Identity: id, Form: map[string]string{"rd": rd},
+		})
+	case lacop.ErrorCode(err) == lacop.EUNAUTHENTICATED:
+		if s.sessionSecret(r) != "" {
+			s.clearSessionCookie(w)
+		}
+		seeOther(w, s.redirects.Target(rd, "/login"))
+	default:
+		s.error(w, r, err)
+	}
+}
+
+// handleLogoutSubmit signs out from the HTML form.
+func (s *Server) handleLogoutSubmit(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(r); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.logout(w, r); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	seeOther(w, s.redirects.Target(r.PostForm.Get("rd"), loggedOutPage))
+}

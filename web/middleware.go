@@ -1,0 +1,110 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/auth"
+)
+
+// maxBodyBytes is the largest request body lacop reads; more gets 413.
+const maxBodyBytes = 64 << 10
+
+// secure sets the security headers every response carries and bounds the
+// request body.
+func (s *Server) secure(next http.Handler) http.Handler {
+	hsts := s.cfg.PublicURL.Scheme == "https"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", s.csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if hsts {
+			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// noStore marks a response as one that carries or depends on a session, so
+// no cache (browser back/forward included) keeps it.
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+}
+
+// identityKey is the context key for the request's *auth.Identity.
+type identityKey struct{}
+
+// identity returns the identity apiSession or pageSession put in r's context.
+func identity(r *http.Request) *auth.Identity {
+	id, _ := r.Context().Value(identityKey{}).(*auth.Identity)
+	return id
+}
+
+// authenticate checks the request's session cookie. With no cookie it
+// returns EUNAUTHENTICATED without touching the store.
+func (s *Server) authenticate(r *http.Request) (*auth.Identity, error) {
+	secret := s.sessionSecret(r)
+	if secret == "" {
+		return nil, lacop.Errorf(lacop.EUNAUTHENTICATED, "You are not signed in.")
+	}
+	return s.auth.Authenticate(r.Context(), secret, s.client(r))
+}
+
+// apiSession runs h only for requests with a live session; others get 401
+// unauthenticated (503 if the store cannot answer: never let through).
+func (s *Server) apiSession(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		noStore(w)
+		id, err := s.authenticate(r)
+		if err != nil {
+			if errors.Is(err, auth.ErrSessionExpired) {
+				s.clearSessionCookie(w)
+			}
+			s.error(w, r, err)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+	}
+}
+
+// pageSession runs h only for requests with a live session; others are sent
+// to the login page, which then brings them back here.
+func (s *Server) pageSession(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		noStore(w)
+		id, err := s.authenticate(r)
+		switch {
+		case errors.Is(err, auth.ErrSessionExpired):
+			s.clearSessionCookie(w)
+			seeOther(w, "/login?expired=1&rd="+url.QueryEscape(r.URL.RequestURI()))
+		case lacop.ErrorCode(err) == lacop.EUNAUTHENTICATED:
+			seeOther(w, "/login?rd="+url.QueryEscape(r.URL.RequestURI()))
+		case err != nil:
+			s.error(w, r, err)
+		default:
+			h(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+		}
+	}
+}
+
+// seeOther redirects with 303 to loc exactly as given: redirect targets are
+// checked on the very string sent, so nothing may clean it afterwards (as
+// http.Redirect would).
+func seeOther(w http.ResponseWriter, loc string) {
+	w.Header().Set("Location", loc)
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// client describes the request's origin for sessions and audit events.
+func (s *Server) client(r *http.Request) auth.Client {
+	return auth.Client{IP: clientIP(r, s.cfg.TrustedProxies), UserAgent: r.UserAgent()}
+}

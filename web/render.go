@@ -1,0 +1,133 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"net/http"
+	"time"
+
+	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/auth"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// pageData is what every page template receives.
+type pageData struct {
+	Title    string
+	Identity *auth.Identity
+	Error    string
+	Notice   string
+	// Page-specific values.
+	Form map[string]string
+	Data any
+}
+
+var templateFuncs = template.FuncMap{
+	"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+}
+
+// parsePages parses every page together with the layout, once at start.
+func parsePages() (map[string]*template.Template, error) {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, name := range names {
+		base := name[len("templates/"):]
+		if base == "layout.html" {
+			continue
+		}
+		t, err := template.New(base).Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html", name)
+		if err != nil {
+			return nil, fmt.Errorf("web: parse %s: %w", name, err)
+		}
+		pages[base] = t
+	}
+	return pages, nil
+}
+
+// render writes a page. Every page may show session state, so none is cached.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data pageData) {
+	t, ok := s.pages[page]
+	if !ok {
+		s.logger.Error("no such template", "page", page)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		s.logger.Error("render", "page", page, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	noStore(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// json writes v as a JSON response.
+func (s *Server) json(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		s.logger.Debug("write json", "err", err)
+	}
+}
+
+// decodeJSON reads a JSON body into v. An empty body is allowed when
+// optional is true. Oversized bodies are 413, anything unparsable 400.
+func decodeJSON(r *http.Request, v any, optional bool) error {
+	body, err := io.ReadAll(r.Body)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errBodyTooLarge
+	} else if err != nil {
+		return lacop.Errorf(lacop.EINVALID, "Could not read the request body.")
+	}
+	if optional && len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		return errMalformedJSON
+	} else if dec.More() {
+		return errMalformedJSON
+	}
+	return nil
+}
+
+// parseForm parses a form body, mapping an oversized one to 413.
+func parseForm(r *http.Request) error {
+	err := r.ParseForm()
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errBodyTooLarge
+	} else if err != nil {
+		return lacop.Errorf(lacop.EINVALID, "The form could not be read.")
+	}
+	return nil
+}
+
+// staticHandler serves the embedded CSS, script and icons. They hold no
+// session state, so they may be cached.
+func (s *Server) staticHandler() http.Handler {
+	files := http.FileServerFS(staticFS)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})
+}

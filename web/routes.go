@@ -1,0 +1,40 @@
+package web
+
+import (
+	"net/http"
+)
+
+// routes lists every route lacop serves.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+
+	// Sign-in and sign-out.
+	mux.HandleFunc("POST /api/login", s.handleLoginAPI)
+	mux.HandleFunc("POST /api/logout", s.handleLogoutAPI)
+	mux.HandleFunc("GET /login", s.handleLoginPage)
+	mux.HandleFunc("POST /login", s.handleLoginSubmit)
+	mux.HandleFunc("GET /logout", s.handleLogoutPage)
+	mux.HandleFunc("POST /logout", s.handleLogoutSubmit)
+
+	// First admin.
+	mux.HandleFunc("GET /setup", s.handleSetupPage)
+	mux.HandleFunc("POST /setup", s.handleSetupSubmit)
+
+	// Signed-in API and pages.
+	mux.HandleFunc("GET /api/me", s.apiSession(s.handleMe))
+	mux.HandleFunc("GET /{$}", s.pageSession(s.handleDashboard))
+
+	// Help, readable signed in or not.
+	mux.HandleFunc("GET /help", s.handleHelp)
+	mux.HandleFunc("GET /help/logout", s.handleHelp)
+
+	// Operations.
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	mux.Handle("GET /static/", s.staticHandler())
+
+	// Everything else: JSON for the API, a page elsewhere; 405 when the path
+	// exists for another method.
+	mux.HandleFunc("/", s.notFound(mux))
+	return mux
+}

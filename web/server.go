@@ -1,0 +1,90 @@
+// Package web is lacop's HTTP side: the JSON API, the server-rendered pages
+// and the proxy endpoints. Every route is listed in routes.go; errors become
+// statuses in one place (error.go); session checks go through auth.
+package web
+
+import (
+	"context"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/lacop/lacop/auth"
+	"github.com/lacop/lacop/redirect"
+)
+
+// Config is what the web layer needs from lacop's configuration.
+type Config struct {
+	// PublicURL is where people reach the portal; its scheme decides HSTS.
+	PublicURL *url.URL
+	// CookieDomain "" gives a host-only __Host- cookie; otherwise a shared
+	// __Secure- cookie for that domain and its subdomains.
+	CookieDomain string
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// AllowedDomains are the redirect domains, also allowed as form targets
+	// in the content security policy.
+	AllowedDomains []string
+}
+
+// Server serves lacop over HTTP.
+type Server struct {
+	auth      *auth.Service
+	redirects *redirect.Policy
+	logger    *slog.Logger
+	cfg       Config
+	// ready reports whether the stores answer; used by /readyz.
+	ready func(context.Context) error
+
+	cookieName string
+	csp        string
+	pages      map[string]*template.Template
+	handler    http.Handler
+}
+
+// NewServer builds the server and parses every template once.
+func NewServer(cfg Config, a *auth.Service, redirects *redirect.Policy, ready func(context.Context) error, logger *slog.Logger) (*Server, error) {
+	s := &Server{
+		auth: a, redirects: redirects, logger: logger, cfg: cfg, ready: ready,
+		cookieName: "__Host-lacop_session",
+	}
+	if cfg.CookieDomain != "" {
+		s.cookieName = "__Secure-lacop_session"
+	}
+	formTargets := []string{"'self'"}
+	for _, d := range cfg.AllowedDomains {
+		d = strings.TrimPrefix(strings.TrimPrefix(d, "*."), ".")
+		formTargets = append(formTargets, "https://"+d, "https://*."+d)
+	}
+	s.csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+		"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; " +
+		"form-action " + strings.Join(formTargets, " ")
+	pages, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	s.pages = pages
+
+	cop := http.NewCrossOriginProtection()
+	if err := cop.AddTrustedOrigin(cfg.PublicURL.Scheme + "://" + cfg.PublicURL.Host); err != nil {
+		return nil, err
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.error(w, r, errCrossOrigin)
+	}))
+	s.handler = s.secure(cop.Handler(s.routes()))
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// isAPI reports whether r expects JSON rather than a page.
+func isAPI(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/oauth/")
+}
