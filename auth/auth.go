@@ -193,11 +193,16 @@ func (s *Service) Logout(ctx context.Context, secret string, c Client) error {
 	return err
 }
 
-// Sweep ends every session that has run out, so expired sessions do not
-// linger in the store, and records each as expired.
+// sweepGrace is how long past its end a session waits for the sweeper.
+// Requests refuse an expired session at once whatever the sweeper does; the
+// grace lets a person who comes back right after be told why.
+const sweepGrace = time.Minute
+
+// Sweep deletes sessions that ran out more than sweepGrace ago, so abandoned
+// sessions do not linger in the store, and records each as expired.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	now := s.Now()
-	ended, err := s.Sessions.DeleteExpiredSessions(ctx, now, now.Add(-s.Config.InactivityTimeout))
+	cutoff := s.Now().Add(-sweepGrace)
+	ended, err := s.Sessions.DeleteExpiredSessions(ctx, cutoff, cutoff.Add(-s.Config.InactivityTimeout))
 	if err != nil {
 		return 0, fmt.Errorf("auth: sweep: %w", err)
 	}

@@ -73,6 +73,8 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 		data.Notice = "You have signed out. This browser no longer has access."
 	case q.Get("expired") == "1":
 		data.Notice = "Your session ended because it was inactive or too old. Please sign in again."
+	case q.Get("ended") == "1":
+		data.Notice = "Your session has ended. Please sign in again."
 	}
 	s.render(w, r, http.StatusOK, "login.html", data)
 }

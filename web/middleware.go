@@ -86,6 +86,11 @@ func (s *Server) pageSession(h http.HandlerFunc) http.HandlerFunc {
 		case errors.Is(err, auth.ErrSessionExpired):
 			s.clearSessionCookie(w)
 			seeOther(w, "/login?expired=1&rd="+url.QueryEscape(r.URL.RequestURI()))
+		case lacop.ErrorCode(err) == lacop.EUNAUTHENTICATED && s.sessionSecret(r) != "":
+			// A cookie for a session that no longer exists: ended elsewhere
+			// or swept after expiry. Drop it and say so.
+			s.clearSessionCookie(w)
+			seeOther(w, "/login?ended=1&rd="+url.QueryEscape(r.URL.RequestURI()))
 		case lacop.ErrorCode(err) == lacop.EUNAUTHENTICATED:
 			seeOther(w, "/login?rd="+url.QueryEscape(r.URL.RequestURI()))
 		case err != nil:

@@ -53,21 +53,20 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 
+	token, err := m.Auth.PrepareSetup(ctx)
+	if err != nil {
+		return err
+	} else if token != "" {
+		fmt.Fprintf(m.Stdout, "lacop: no users yet. Create the first admin within 24h, once, at:\n  %s/setup?token=%s\n",
+			publicURL.String(), url.QueryEscape(token))
+	}
+
 	ln, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	// Tests and scripts read the actual address from this line.
 	fmt.Fprintf(m.Stdout, "lacop: listening on http://%s (public URL %s)\n", ln.Addr(), m.Config.PublicURL)
-
-	token, err := m.Auth.PrepareSetup(ctx)
-	if err != nil {
-		ln.Close()
-		return err
-	} else if token != "" {
-		fmt.Fprintf(m.Stdout, "lacop: no users yet. Create the first admin within 24h, once, at:\n  %s/setup?token=%s\n",
-			publicURL.String(), url.QueryEscape(token))
-	}
 
 	hs := &http.Server{
 		Handler:           srv,
@@ -97,7 +96,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 // sweep removes expired sessions periodically, recording each as expired.
 func (m *Main) sweep(ctx context.Context) {
-	t := time.NewTicker(min(time.Minute, m.Config.Session.InactivityTimeout/2))
+	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
 		select {
