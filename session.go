@@ -68,8 +68,8 @@ type SessionStore interface {
 	// keeps none) and returns the ended sessions.
 	DeleteUserSessions(ctx context.Context, userID, keepID string) ([]*Session, error)
 
-	// DeleteExpiredSessions ends every session whose ExpiresAt is before
-	// now, or that is not remember-me and was last active before idleCutoff,
-	// and returns them.
+	// DeleteExpiredSessions ends every session whose ExpiresAt is at or
+	// before now, or that is not remember-me and was last active at or before
+	// idleCutoff, and returns them.
 	DeleteExpiredSessions(ctx context.Context, now, idleCutoff time.Time) ([]*Session, error)
 }

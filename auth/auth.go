@@ -219,6 +219,7 @@ func (s *Service) record(ctx context.Context, e *lacop.AuditEvent) {
 	if e.Time.IsZero() {
 		e.Time = s.Now()
 	}
+	e.UserAgent = truncate(e.UserAgent, 512)
 	if err := s.Audit.RecordEvent(context.WithoutCancel(ctx), e); err != nil {
 		s.Logger.Error("record audit event", "type", e.Type, "user", e.UserID, "session", e.SessionID, "err", err)
 	}

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/lacop/lacop"
 )
@@ -74,15 +75,37 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*SignIn, error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := s.confirmUnchanged(ctx, user, in.Session); err != nil {
+		return nil, err
+	}
 	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditLoginSucceeded, UserID: user.ID, SessionID: in.Session.ID,
 		ActorID: user.ID, IP: req.Client.IP, UserAgent: req.Client.UserAgent,
 		Detail: map[string]string{"rememberMe": fmt.Sprint(req.RememberMe)}})
 	return in, nil
 }
 
+// confirmUnchanged closes the window between checking a password and
+// creating the session: if the password was reset, the user disabled or the
+// token version bumped meanwhile, the event's delete may have run before the
+// session existed, so the new session is withdrawn. Events write the user
+// before deleting sessions, so one of the two always sees the other.
+func (s *Service) confirmUnchanged(ctx context.Context, before *lacop.User, sess *lacop.Session) error {
+	now, err := s.Users.UserByID(ctx, before.ID)
+	if err == nil && now.PasswordHash == before.PasswordHash && now.TokenVersion == before.TokenVersion && !now.Disabled {
+		return nil
+	}
+	if _, derr := s.Sessions.DeleteSession(context.WithoutCancel(ctx), sess.ID); derr != nil {
+		return unavailable("withdraw session", derr)
+	}
+	if err != nil && lacop.ErrorCode(err) != lacop.ENOTFOUND {
+		return unavailable("look up user", err)
+	}
+	return errBadCredentials
+}
+
 // startSession creates a session with a new secret and public id.
 func (s *Service) startSession(ctx context.Context, user *lacop.User, level int, rememberMe bool, c Client) (*SignIn, error) {
-	now := s.Now().UTC()
+	now := s.Now().UTC().Truncate(time.Millisecond) // stores keep milliseconds
 	lifetime := s.Config.Lifetime
 	if rememberMe {
 		lifetime = s.Config.RememberMeLifetime

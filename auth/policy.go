@@ -76,6 +76,17 @@ func (s *Service) end(ctx context.Context, reason Reason, userID string, current
 	// Ending must finish even if the client goes away mid-request.
 	ctx = context.WithoutCancel(ctx)
 
+	// The token version goes up before any delete: a sign-in that raced this
+	// event re-reads the user after creating its session and withdraws it
+	// when the version moved (see Login), so nothing slips between the two.
+	if r.bumpTokenVersion {
+		if _, err := s.Users.BumpTokenVersion(ctx, userID); lacop.ErrorCode(err) == lacop.ENOTFOUND {
+			return nil, err
+		} else if err != nil {
+			return nil, unavailable("bump token version", err)
+		}
+	}
+
 	var ended []*lacop.Session
 	switch {
 	case r.scope == scopeCurrent && current != nil:
@@ -97,12 +108,6 @@ func (s *Service) end(ctx context.Context, reason Reason, userID string, current
 			return nil, unavailable("end sessions", err)
 		}
 		ended = list
-	}
-
-	if r.bumpTokenVersion {
-		if _, err := s.Users.BumpTokenVersion(ctx, userID); err != nil {
-			return nil, unavailable("bump token version", err)
-		}
 	}
 
 	for _, sess := range ended {

@@ -33,8 +33,12 @@ func TestSessionTimeouts(t *testing.T) {
 
 	t.Run("busy", func(t *testing.T) {
 		t.Parallel()
-		start := time.Now()
 		secret := p.login("tim@example.com")
+		sess := p.do(request{method: "GET", path: "/api/me", cookie: secret}).json(t)["session"].(map[string]any)
+		start, err := time.Parse(time.RFC3339Nano, sess["createdAt"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
 		for time.Since(start) < lifetime-700*time.Millisecond {
 			if got := p.meStatus(secret); got != http.StatusOK {
 				t.Fatalf("busy session after %v: /api/me = %d; want 200 (activity must keep it alive)", time.Since(start), got)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lacop/lacop"
 )
@@ -26,7 +27,7 @@ func (s *AuditStore) RecordEvent(ctx context.Context, e *lacop.AuditEvent) error
 	if e.Time.IsZero() {
 		e.Time = s.db.Now()
 	}
-	e.Time = e.Time.UTC()
+	e.Time = e.Time.UTC().Truncate(time.Millisecond) // stored as milliseconds
 	if e.Detail == nil {
 		e.Detail = map[string]string{}
 	}

@@ -9,8 +9,10 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -73,8 +75,11 @@ func openPool(path, extra string, conns int) (*sql.DB, error) {
 	return pool, nil
 }
 
-// checkOwnership reads an existing file without changing it and refuses it
-// unless it is empty or carries lacop's application id.
+// checkOwnership refuses an existing file unless it is empty or carries
+// lacop's application id, without changing it or creating anything beside
+// it: the header is read directly, and only a SQLite file with no
+// application id at all is opened (immutable, read-only) to see whether it
+// holds anything.
 func checkOwnership(ctx context.Context, path string) error {
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -83,13 +88,37 @@ func checkOwnership(ctx context.Context, path string) error {
 		return fmt.Errorf("sqlite: %w", err)
 	} else if !fi.Mode().IsRegular() {
 		return fmt.Errorf("sqlite: %s is not a regular file", path)
+	} else if fi.Size() == 0 {
+		return nil
 	}
-	pool, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro")
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	defer f.Close()
+	header := make([]byte, 100)
+	if _, err := io.ReadFull(f, header); err != nil || string(header[:16]) != "SQLite format 3\x00" {
+		return fmt.Errorf("sqlite: %s is not a SQLite database; refusing to touch it", path)
+	}
+	switch id := binary.BigEndian.Uint32(header[68:72]); {
+	case id == applicationID:
+		return nil
+	case id != 0:
+		return fmt.Errorf("sqlite: %s is not a lacop database (application_id %#x); refusing to touch it", path, id)
+	}
+	// No mark in the main file. The mark may still sit in the write-ahead
+	// log of a lacop database in use (the CLI beside serve); then the side
+	// files exist already and a plain read-only open sees through them.
+	// Otherwise an immutable open reads the file without creating any.
+	mode := "?mode=ro&immutable=1"
+	if _, err := os.Stat(path + "-wal"); err == nil {
+		mode = "?mode=ro"
+	}
+	pool, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+mode)
 	if err != nil {
 		return fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	defer pool.Close()
-
 	var id, tables int
 	if err := pool.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&id); err != nil {
 		return fmt.Errorf("sqlite: %s is not a readable SQLite database: %w", path, err)

@@ -95,7 +95,7 @@ func (s *SessionStore) DeleteUserSessions(ctx context.Context, userID, keepID st
 // DeleteExpiredSessions implements lacop.SessionStore.
 func (s *SessionStore) DeleteExpiredSessions(ctx context.Context, now, idleCutoff time.Time) ([]*lacop.Session, error) {
 	return s.many(ctx, s.db.write, `DELETE FROM sessions WHERE expires_at <= ?
-		OR (remember_me = 0 AND last_active_at < ?) RETURNING `+sessionColumns, ms(now), ms(idleCutoff))
+		OR (remember_me = 0 AND last_active_at <= ?) RETURNING `+sessionColumns, ms(now), ms(idleCutoff))
 }
 
 type querier interface {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/lacop/lacop"
 )
@@ -34,7 +35,7 @@ func createUser(ctx context.Context, ex execer, db *DB, u *lacop.User) error {
 	if err := u.Validate(); err != nil {
 		return err
 	}
-	now := db.Now().UTC()
+	now := db.Now().UTC().Truncate(time.Millisecond) // stored as milliseconds
 	u.CreatedAt, u.UpdatedAt = now, now
 	if u.Groups == nil {
 		u.Groups = []string{}
@@ -45,8 +46,10 @@ func createUser(ctx context.Context, ex execer, db *DB, u *lacop.User) error {
 	}
 	_, err = ex.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Email, u.Name, u.Admin, string(groups), u.PasswordHash, u.Disabled, u.TokenVersion, ms(now), ms(now))
-	if isUniqueViolation(err) {
+	if isUniqueViolation(err) && strings.Contains(err.Error(), "users.email") {
 		return lacop.Errorf(lacop.ECONFLICT, "A user with email %s already exists.", u.Email)
+	} else if isUniqueViolation(err) {
+		return lacop.Errorf(lacop.ECONFLICT, "A user with id %s already exists.", u.ID)
 	} else if err != nil {
 		return fmt.Errorf("sqlite: create user: %w", err)
 	}
@@ -75,7 +78,7 @@ func (s *UserStore) one(ctx context.Context, query string, arg any) (*lacop.User
 
 // Users implements lacop.UserStore.
 func (s *UserStore) Users(ctx context.Context) ([]*lacop.User, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, id`)
+	rows, err := s.db.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, rowid`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: users: %w", err)
 	}

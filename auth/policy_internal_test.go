@@ -1,0 +1,159 @@
+package auth
+
+import (
+	"testing"
+	"time"
+
+	"github.com/lacop/lacop"
+)
+
+// allReasons lists every Reason constant by hand. Adding a constant without
+// adding it here and to the policy table fails TestPolicyCoversEveryReason.
+var allReasons = []Reason{
+	ReasonLogout,
+	ReasonExpired,
+	ReasonRevoked,
+	ReasonRevokedAll,
+	ReasonPasswordChanged,
+	ReasonPasswordReset,
+	ReasonEmailChanged,
+	ReasonTOTPDisabled,
+	ReasonConcern,
+	ReasonUserDisabled,
+	ReasonTokenReuse,
+}
+
+func TestPolicyCoversEveryReason(t *testing.T) {
+	seen := map[Reason]bool{}
+	for _, r := range allReasons {
+		if seen[r] {
+			t.Errorf("reason %q listed twice", r)
+		}
+		seen[r] = true
+		if _, ok := policy[r]; !ok {
+			t.Errorf("policy has no row for %q", r)
+		}
+	}
+	for r := range policy {
+		if !seen[r] {
+			t.Errorf("policy row %q is not a known Reason constant", r)
+		}
+	}
+	if got, want := len(policy), len(allReasons); got != want {
+		t.Errorf("len(policy) = %d; want %d", got, want)
+	}
+}
+
+// TestPolicyRows pins each row to what DESIGN.md promises: logout ends this
+// session; a password or email change, a second factor removed or a
+// reported concern end every other session and all tokens; an admin disable
+// or reset ends everything; refresh-token reuse ends that session.
+func TestPolicyRows(t *testing.T) {
+	tests := []struct {
+		reason Reason
+		want   rule
+	}{
+		{ReasonLogout, rule{scope: scopeCurrent, audit: lacop.AuditLogout}},
+		{ReasonExpired, rule{scope: scopeCurrent, audit: lacop.AuditSessionExpired}},
+		{ReasonRevoked, rule{scope: scopeCurrent, audit: lacop.AuditSessionRevoked}},
+		{ReasonTokenReuse, rule{scope: scopeCurrent, audit: lacop.AuditSessionRevoked}},
+		{ReasonRevokedAll, rule{scope: scopeAll, bumpTokenVersion: true, audit: lacop.AuditSessionRevoked}},
+		{ReasonPasswordChanged, rule{scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, audit: lacop.AuditSessionRevoked}},
+		{ReasonEmailChanged, rule{scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, audit: lacop.AuditSessionRevoked}},
+		{ReasonTOTPDisabled, rule{scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, audit: lacop.AuditSessionRevoked}},
+		{ReasonConcern, rule{scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, audit: lacop.AuditSessionRevoked}},
+		{ReasonPasswordReset, rule{scope: scopeAll, bumpTokenVersion: true, audit: lacop.AuditSessionRevoked}},
+		{ReasonUserDisabled, rule{scope: scopeAll, bumpTokenVersion: true, audit: lacop.AuditSessionRevoked}},
+	}
+	if len(tests) != len(allReasons) {
+		t.Fatalf("%d rows tested; want one per reason (%d)", len(tests), len(allReasons))
+	}
+	for _, tt := range tests {
+		if got := policy[tt.reason]; got != tt.want {
+			t.Errorf("policy[%q] = %+v; want %+v", tt.reason, got, tt.want)
+		}
+	}
+}
+
+func TestPolicyInvariants(t *testing.T) {
+	contractTypes := map[string]bool{
+		lacop.AuditLogout: true, lacop.AuditSessionRevoked: true, lacop.AuditSessionExpired: true,
+	}
+	for _, r := range allReasons {
+		row := policy[r]
+		if !contractTypes[row.audit] {
+			t.Errorf("policy[%q].audit = %q; want a session-ending audit type", r, row.audit)
+		}
+		// Only a surviving current session can be rotated.
+		if row.rotateCurrent && row.scope != scopeOthers {
+			t.Errorf("policy[%q] rotates the current session but does not keep it", r)
+		}
+		// Anything wider than one session must kill the user's tokens too.
+		if row.scope != scopeCurrent && !row.bumpTokenVersion {
+			t.Errorf("policy[%q] ends more than one session without bumping the token version", r)
+		}
+	}
+}
+
+func TestEndUnknownReason(t *testing.T) {
+	s := &Service{}
+	if _, err := s.end(t.Context(), Reason("no-such-reason"), "u", nil, "", Client{}); err == nil {
+		t.Errorf("end(unknown reason) = nil error; want an error")
+	}
+}
+
+func TestTouchInterval(t *testing.T) {
+	for _, tt := range []struct {
+		timeout, want time.Duration
+	}{
+		{720 * time.Hour, time.Minute},
+		{30 * time.Minute, time.Minute},
+		{10 * time.Minute, time.Minute},
+		{9 * time.Minute, 54 * time.Second},
+		{2 * time.Minute, 12 * time.Second},
+		{10 * time.Second, time.Second},
+		{time.Second, 100 * time.Millisecond},
+	} {
+		s := &Service{Config: Config{InactivityTimeout: tt.timeout}}
+		if got := s.touchInterval(); got != tt.want {
+			t.Errorf("touchInterval(timeout %v) = %v; want %v", tt.timeout, got, tt.want)
+		}
+		// An active person is never timed out: a request just before the
+		// interval is written still leaves most of the timeout.
+		if got := s.touchInterval(); got >= tt.timeout {
+			t.Errorf("touchInterval(timeout %v) = %v; want less than the timeout", tt.timeout, got)
+		}
+	}
+}
+
+func TestWellFormed(t *testing.T) {
+	s := &Service{Rand: fixedReader(7)}
+	good := s.randomString(secretLen)
+	for _, tt := range []struct {
+		secret string
+		want   bool
+	}{
+		{good, true},
+		{"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop_", true},
+		{"0123456789-_0123456789-_0123456789-_012345", false}, // 42
+		{"", false},
+		{good + "=", false},
+		{good[:42] + "+", false},
+		{good[:42] + "/", false},
+		{good[:42] + "\n", false},
+	} {
+		if got := wellFormed(tt.secret); got != tt.want {
+			t.Errorf("wellFormed(%q) = %v; want %v", tt.secret, got, tt.want)
+		}
+	}
+}
+
+// fixedReader is an endless stream of one byte value.
+type fixedReader byte
+
+func (r fixedReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r)
+	}
+	return len(p), nil
+}
