@@ -17,9 +17,16 @@ func (m *Main) userCommand() *cobra.Command {
 	return cmd
 }
 
-// readPassword reads one line from stdin: passwords never go on the command
-// line, where other users and shell history could see them.
-func (m *Main) readPassword() (string, error) {
+// openWithPassword opens the store and reads one line from stdin as the
+// password: passwords never go on the command line, where other users and
+// shell history could see them.
+func (m *Main) openWithPassword(cmd *cobra.Command, stdin bool) (string, error) {
+	if !stdin {
+		return "", errors.New("give the password on stdin with --password-stdin")
+	}
+	if err := m.Open(cmd); err != nil {
+		return "", err
+	}
 	line, err := bufio.NewReader(m.Stdin).ReadString('\n')
 	line = strings.TrimRight(line, "\r\n")
 	if line == "" {
@@ -40,13 +47,7 @@ func (m *Main) userAddCommand() *cobra.Command {
 		Short: "Create a user",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !stdin {
-				return errors.New("give the password on stdin with --password-stdin")
-			}
-			if err := m.Open(cmd); err != nil {
-				return err
-			}
-			pw, err := m.readPassword()
+			pw, err := m.openWithPassword(cmd, stdin)
 			if err != nil {
 				return err
 			}
@@ -74,13 +75,7 @@ func (m *Main) userPasswdCommand() *cobra.Command {
 		Short: "Set a user's password and end every session and token of that user",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !stdin {
-				return errors.New("give the password on stdin with --password-stdin")
-			}
-			if err := m.Open(cmd); err != nil {
-				return err
-			}
-			pw, err := m.readPassword()
+			pw, err := m.openWithPassword(cmd, stdin)
 			if err != nil {
 				return err
 			}
