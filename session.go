@@ -60,6 +60,11 @@ type SessionStore interface {
 	// its stored LastActiveAt is older than at. It never creates a session.
 	TouchSession(ctx context.Context, id string, at time.Time) error
 
+	// RotateSessionSecret replaces the secret hash of a live session, so a
+	// copy of the old cookie stops working. Returns ENOTFOUND if the session
+	// is gone: rotation never recreates it.
+	RotateSessionSecret(ctx context.Context, id string, newHash []byte) error
+
 	// DeleteSession ends one session. It reports whether the session existed,
 	// so that concurrent enders agree on who ended it.
 	DeleteSession(ctx context.Context, id string) (bool, error)

@@ -74,6 +74,10 @@ type UserStore interface {
 	// SetPasswordHash replaces the password hash. Returns ENOTFOUND.
 	SetPasswordHash(ctx context.Context, id, hash string) error
 
+	// SetEmail changes the user's email. Returns ECONFLICT when it is taken,
+	// EINVALID when it is not an address, ENOTFOUND for an unknown id.
+	SetEmail(ctx context.Context, id, email string) error
+
 	// SetDisabled disables or enables a user. Returns ENOTFOUND.
 	SetDisabled(ctx context.Context, id string, disabled bool) error
 

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/lacop/lacop"
@@ -28,6 +29,9 @@ type Config struct {
 	Lifetime time.Duration
 	// RememberMeLifetime is the absolute life of a remember-me session.
 	RememberMeLifetime time.Duration
+	// MaxPerUser caps a user's live sessions; a sign-in past it ends the
+	// session idle the longest. 0 means no cap.
+	MaxPerUser int
 }
 
 // Service performs every sign-in, check and sign-out.
@@ -36,6 +40,7 @@ type Service struct {
 	Sessions  lacop.SessionStore
 	Audit     lacop.AuditStore
 	Setup     lacop.SetupStore
+	Notify    lacop.Notifier
 	Passwords *password.Hasher
 	Config    Config
 	Logger    *slog.Logger
@@ -47,9 +52,9 @@ type Service struct {
 
 // NewService returns a Service with the real clock and crypto/rand.
 func NewService(cfg Config, users lacop.UserStore, sessions lacop.SessionStore, audit lacop.AuditStore,
-	setup lacop.SetupStore, hasher *password.Hasher, logger *slog.Logger) *Service {
+	setup lacop.SetupStore, notifier lacop.Notifier, hasher *password.Hasher, logger *slog.Logger) *Service {
 	return &Service{
-		Users: users, Sessions: sessions, Audit: audit, Setup: setup,
+		Users: users, Sessions: sessions, Audit: audit, Setup: setup, Notify: notifier,
 		Passwords: hasher, Config: cfg, Logger: logger,
 		Now: time.Now, Rand: rand.Reader,
 	}
@@ -59,7 +64,12 @@ func NewService(cfg Config, users lacop.UserStore, sessions lacop.SessionStore, 
 type Client struct {
 	IP        string
 	UserAgent string
+	// Via is ViaCLI for the operator's command line, "" for HTTP.
+	Via string
 }
+
+// ViaCLI marks actions taken with the lacop command line.
+const ViaCLI = "cli"
 
 // Identity is a live session and its user.
 type Identity struct {
@@ -233,4 +243,27 @@ var errUnavailable = &lacop.Error{Code: lacop.EUNAVAILABLE, Message: "The servic
 // the cause stays in the chain for the log.
 func unavailable(op string, err error) error {
 	return fmt.Errorf("auth: %s: %w", op, errors.Join(errUnavailable, err))
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// StillLive re-checks a session an open stream is watching. It returns ""
+// while the session lives, or the reason to give the stream: "expired" when
+// it ran out (it is then ended like any expired session), "revoked" when it
+// is gone without the stream having heard why. It never touches activity:
+// an open tab does not keep a session alive.
+func (s *Service) StillLive(ctx context.Context, sessionID string, c Client) (string, error) {
+	sess, err := s.Sessions.SessionByID(ctx, sessionID)
+	if lacop.ErrorCode(err) == lacop.ENOTFOUND {
+		return policy[ReasonRevoked].notify, nil
+	} else if err != nil {
+		return "", unavailable("look up session", err)
+	}
+	if !s.Now().Before(s.SessionExpiry(sess)) {
+		if _, err := s.end(ctx, ReasonExpired, sess.UserID, sess, "", c); err != nil {
+			return "", err
+		}
+		return policy[ReasonExpired].notify, nil
+	}
+	return "", nil
 }

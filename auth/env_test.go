@@ -13,6 +13,7 @@ import (
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/auth"
+	"github.com/lacop/lacop/notify"
 	"github.com/lacop/lacop/password"
 	"github.com/lacop/lacop/sqlite"
 )
@@ -121,7 +122,7 @@ func newEnvParams(t testing.TB, cfg auth.Config, p password.Params) *env {
 	}
 	db.Now = e.clock.Now
 	logger := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.svc = auth.NewService(cfg, e.users, e.sessions, e.audit, e.setup, password.NewHasher(p, 2), logger)
+	e.svc = auth.NewService(cfg, e.users, e.sessions, e.audit, e.setup, notify.NewLocal(), password.NewHasher(p, 2), logger)
 	e.svc.Now = e.clock.Now
 	return e
 }

@@ -78,6 +78,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*SignIn, error) 
 	if err := s.confirmUnchanged(ctx, user, in.Session); err != nil {
 		return nil, err
 	}
+	s.enforceLimit(ctx, user.ID, in.Session.ID, req.Client)
 	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditLoginSucceeded, UserID: user.ID, SessionID: in.Session.ID,
 		ActorID: user.ID, IP: req.Client.IP, UserAgent: req.Client.UserAgent,
 		Detail: map[string]string{"rememberMe": fmt.Sprint(req.RememberMe)}})

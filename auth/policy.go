@@ -7,8 +7,8 @@ import (
 	"github.com/lacop/lacop"
 )
 
-// Reason names an event that ends sessions. It is also the reason given to
-// open tabs and recorded in audit events.
+// Reason names an event that ends sessions. It is recorded in the audit
+// event of every session it ends.
 type Reason string
 
 // The events that end sessions.
@@ -16,14 +16,18 @@ const (
 	ReasonLogout          Reason = "logout"
 	ReasonExpired         Reason = "expired"
 	ReasonRevoked         Reason = "revoked"
+	ReasonAdminRevoked    Reason = "admin_revoked"
 	ReasonRevokedAll      Reason = "revoked_all"
+	ReasonRevokedOthers   Reason = "revoked_others"
+	ReasonAdminRevokedAll Reason = "admin_revoked_all"
 	ReasonPasswordChanged Reason = "password_changed"
 	ReasonPasswordReset   Reason = "password_reset"
 	ReasonEmailChanged    Reason = "email_changed"
 	ReasonTOTPDisabled    Reason = "second_factor_disabled"
-	ReasonConcern         Reason = "security_concern"
+	ReasonConcern         Reason = "concern_reported"
 	ReasonUserDisabled    Reason = "user_disabled"
 	ReasonTokenReuse      Reason = "token_reuse"
+	ReasonSessionLimit    Reason = "session_limit"
 )
 
 // scope is which of a user's sessions an event ends.
@@ -41,34 +45,56 @@ type rule struct {
 	// bumpTokenVersion invalidates every access token of the user issued
 	// before, including ones whose jti was never tracked.
 	bumpTokenVersion bool
-	// rotateCurrent gives the surviving current session a fresh secret.
+	// rotateCurrent gives the surviving current session a fresh secret, so
+	// a stolen copy of its cookie dies with the others.
 	rotateCurrent bool
-	// audit is the event recorded for each ended session.
-	audit string
+	// notify is the reason open tabs of each ended session are given.
+	notify string
 }
 
 // policy is the one table that says what each event ends. Every path that
 // ends a session (API, pages, CLI, admin) goes through end, which reads it.
+// Adding an event is adding a row.
 var policy = map[Reason]rule{
-	ReasonLogout:          {scope: scopeCurrent, audit: lacop.AuditLogout},
-	ReasonExpired:         {scope: scopeCurrent, audit: lacop.AuditSessionExpired},
-	ReasonRevoked:         {scope: scopeCurrent, audit: lacop.AuditSessionRevoked},
-	ReasonTokenReuse:      {scope: scopeCurrent, audit: lacop.AuditSessionRevoked},
-	ReasonRevokedAll:      {scope: scopeAll, bumpTokenVersion: true, audit: lacop.AuditSessionRevoked},
-	ReasonPasswordChanged: {scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, audit: lacop.AuditSessionRevoked},
-	ReasonEmailChanged:    {scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, audit: lacop.AuditSessionRevoked},
-	ReasonTOTPDisabled:    {scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, audit: lacop.AuditSessionRevoked},
-	ReasonConcern:         {scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, audit: lacop.AuditSessionRevoked},
-	ReasonPasswordReset:   {scope: scopeAll, bumpTokenVersion: true, audit: lacop.AuditSessionRevoked},
-	ReasonUserDisabled:    {scope: scopeAll, bumpTokenVersion: true, audit: lacop.AuditSessionRevoked},
+	ReasonLogout:          {scope: scopeCurrent, notify: "logout"},
+	ReasonExpired:         {scope: scopeCurrent, notify: "expired"},
+	ReasonRevoked:         {scope: scopeCurrent, notify: "revoked"},
+	ReasonAdminRevoked:    {scope: scopeCurrent, notify: "admin"},
+	ReasonTokenReuse:      {scope: scopeCurrent, notify: "token_reuse"},
+	ReasonSessionLimit:    {scope: scopeCurrent, notify: "session_limit"},
+	ReasonRevokedAll:      {scope: scopeAll, bumpTokenVersion: true, notify: "revoked_all"},
+	ReasonRevokedOthers:   {scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, notify: "revoked_all"},
+	ReasonAdminRevokedAll: {scope: scopeAll, bumpTokenVersion: true, notify: "admin"},
+	ReasonPasswordChanged: {scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, notify: "password_changed"},
+	ReasonEmailChanged:    {scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, notify: "email_changed"},
+	ReasonTOTPDisabled:    {scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, notify: "second_factor_disabled"},
+	ReasonConcern:         {scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, notify: "concern_reported"},
+	ReasonPasswordReset:   {scope: scopeAll, bumpTokenVersion: true, notify: "admin"},
+	ReasonUserDisabled:    {scope: scopeAll, bumpTokenVersion: true, notify: "admin"},
 }
+
+// Outcome is what an event ended.
+type Outcome struct {
+	// Ended are the sessions that ended, the current one included if it did.
+	Ended []*lacop.Session
+	// CurrentEnded reports whether the caller's own session is among them,
+	// so the response must delete the cookie.
+	CurrentEnded bool
+	// NewSecret is the current session's fresh secret when the event
+	// rotated it; the response must set it as the new cookie.
+	NewSecret string
+}
+
+// Revoked is the number of sessions ended.
+func (o *Outcome) Revoked() int { return len(o.Ended) }
 
 // end applies the policy row for reason to userID's sessions. current is the
 // session the event is about (nil when there is none, as for an admin
-// action); actorID is who caused it ("" for the system). It returns the
-// ended sessions only after the store has deleted them, so a response sent
-// afterwards can promise they are dead.
-func (s *Service) end(ctx context.Context, reason Reason, userID string, current *lacop.Session, actorID string, c Client) ([]*lacop.Session, error) {
+// action); actorID is who caused it ("" for the system or the command line).
+// It returns only after the store has deleted the sessions, so a response
+// sent afterwards can promise they are dead; then it records and announces
+// each ended session.
+func (s *Service) end(ctx context.Context, reason Reason, userID string, current *lacop.Session, actorID string, c Client) (*Outcome, error) {
 	r, ok := policy[reason]
 	if !ok {
 		return nil, fmt.Errorf("auth: no policy for %q", reason)
@@ -87,35 +113,84 @@ func (s *Service) end(ctx context.Context, reason Reason, userID string, current
 		}
 	}
 
-	var ended []*lacop.Session
+	out := &Outcome{}
 	switch {
 	case r.scope == scopeCurrent && current != nil:
 		existed, err := s.Sessions.DeleteSession(ctx, current.ID)
 		if err != nil {
 			return nil, unavailable("end session", err)
 		} else if existed {
-			ended = append(ended, current)
+			out.Ended = append(out.Ended, current)
 		}
 	case r.scope == scopeOthers && current != nil:
 		list, err := s.Sessions.DeleteUserSessions(ctx, userID, current.ID)
 		if err != nil {
 			return nil, unavailable("end other sessions", err)
 		}
-		ended = list
+		out.Ended = list
 	case r.scope == scopeAll, r.scope == scopeOthers:
 		list, err := s.Sessions.DeleteUserSessions(ctx, userID, "")
 		if err != nil {
 			return nil, unavailable("end sessions", err)
 		}
-		ended = list
+		out.Ended = list
+	}
+	for _, sess := range out.Ended {
+		if current != nil && sess.ID == current.ID {
+			out.CurrentEnded = true
+		}
 	}
 
-	for _, sess := range ended {
-		e := &lacop.AuditEvent{
-			Type: r.audit, UserID: sess.UserID, SessionID: sess.ID, ActorID: actorID,
-			IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"reason": string(reason)},
+	if r.rotateCurrent && current != nil && !out.CurrentEnded {
+		secret, hash := s.newSecret()
+		if err := s.Sessions.RotateSessionSecret(ctx, current.ID, hash); lacop.ErrorCode(err) == lacop.ENOTFOUND {
+			out.CurrentEnded = true // ended by someone else meanwhile
+		} else if err != nil {
+			return nil, unavailable("rotate session secret", err)
+		} else {
+			out.NewSecret = secret
 		}
-		s.record(ctx, e)
 	}
-	return ended, nil
+
+	now := s.Now()
+	by := actorKind(actorID, userID, c)
+	news := make([]lacop.SessionEnded, 0, len(out.Ended))
+	for _, sess := range out.Ended {
+		s.record(ctx, &lacop.AuditEvent{
+			Type: auditTypeFor(reason), UserID: sess.UserID, SessionID: sess.ID, ActorID: actorID,
+			IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"reason": string(reason), "by": by},
+		})
+		news = append(news, lacop.SessionEnded{SessionID: sess.ID, UserID: sess.UserID, Reason: r.notify, Time: now})
+	}
+	if err := s.Notify.Publish(ctx, news...); err != nil {
+		// The sessions are gone already; streams find out when they re-check.
+		s.Logger.Warn("announce ended sessions", "count", len(news), "err", err)
+	}
+	return out, nil
+}
+
+// auditTypeFor is the audit event recorded for each session an event ends.
+func auditTypeFor(reason Reason) string {
+	switch reason {
+	case ReasonLogout:
+		return lacop.AuditLogout
+	case ReasonExpired:
+		return lacop.AuditSessionExpired
+	}
+	return lacop.AuditSessionRevoked
+}
+
+// actorKind says who ended a session, for the person reading their
+// activity: they did it themselves, an admin did, the operator's command
+// line did, or lacop did on its own (expiry, limits, token reuse).
+func actorKind(actorID, userID string, c Client) string {
+	switch {
+	case actorID != "" && actorID == userID:
+		return "self"
+	case actorID != "":
+		return "admin"
+	case c.Via == ViaCLI:
+		return "cli"
+	}
+	return "system"
 }

@@ -3,8 +3,6 @@ package auth
 import (
 	"testing"
 	"time"
-
-	"github.com/lacop/lacop"
 )
 
 // allReasons lists every Reason constant by hand. Adding a constant without
@@ -13,7 +11,10 @@ var allReasons = []Reason{
 	ReasonLogout,
 	ReasonExpired,
 	ReasonRevoked,
+	ReasonAdminRevoked,
 	ReasonRevokedAll,
+	ReasonRevokedOthers,
+	ReasonAdminRevokedAll,
 	ReasonPasswordChanged,
 	ReasonPasswordReset,
 	ReasonEmailChanged,
@@ -21,6 +22,7 @@ var allReasons = []Reason{
 	ReasonConcern,
 	ReasonUserDisabled,
 	ReasonTokenReuse,
+	ReasonSessionLimit,
 }
 
 func TestPolicyCoversEveryReason(t *testing.T) {
@@ -44,26 +46,32 @@ func TestPolicyCoversEveryReason(t *testing.T) {
 	}
 }
 
-// TestPolicyRows pins each row to what DESIGN.md promises: logout ends this
-// session; a password or email change, a second factor removed or a
-// reported concern end every other session and all tokens; an admin disable
-// or reset ends everything; refresh-token reuse ends that session.
+// TestPolicyRows pins each row to what DESIGN.md and the sessions issue
+// promise: logout ends this session; a password or email change, a second
+// factor removed or a reported concern end every other session and all
+// tokens and rotate the current secret; sign out everywhere ends all (or all
+// others) and every token; an admin disable or reset ends everything;
+// refresh-token reuse ends that session.
 func TestPolicyRows(t *testing.T) {
 	tests := []struct {
 		reason Reason
 		want   rule
 	}{
-		{ReasonLogout, rule{scope: scopeCurrent, audit: lacop.AuditLogout}},
-		{ReasonExpired, rule{scope: scopeCurrent, audit: lacop.AuditSessionExpired}},
-		{ReasonRevoked, rule{scope: scopeCurrent, audit: lacop.AuditSessionRevoked}},
-		{ReasonTokenReuse, rule{scope: scopeCurrent, audit: lacop.AuditSessionRevoked}},
-		{ReasonRevokedAll, rule{scope: scopeAll, bumpTokenVersion: true, audit: lacop.AuditSessionRevoked}},
-		{ReasonPasswordChanged, rule{scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, audit: lacop.AuditSessionRevoked}},
-		{ReasonEmailChanged, rule{scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, audit: lacop.AuditSessionRevoked}},
-		{ReasonTOTPDisabled, rule{scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, audit: lacop.AuditSessionRevoked}},
-		{ReasonConcern, rule{scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, audit: lacop.AuditSessionRevoked}},
-		{ReasonPasswordReset, rule{scope: scopeAll, bumpTokenVersion: true, audit: lacop.AuditSessionRevoked}},
-		{ReasonUserDisabled, rule{scope: scopeAll, bumpTokenVersion: true, audit: lacop.AuditSessionRevoked}},
+		{ReasonLogout, rule{scope: scopeCurrent, notify: "logout"}},
+		{ReasonExpired, rule{scope: scopeCurrent, notify: "expired"}},
+		{ReasonRevoked, rule{scope: scopeCurrent, notify: "revoked"}},
+		{ReasonAdminRevoked, rule{scope: scopeCurrent, notify: "admin"}},
+		{ReasonTokenReuse, rule{scope: scopeCurrent, notify: "token_reuse"}},
+		{ReasonSessionLimit, rule{scope: scopeCurrent, notify: "session_limit"}},
+		{ReasonRevokedAll, rule{scope: scopeAll, bumpTokenVersion: true, notify: "revoked_all"}},
+		{ReasonRevokedOthers, rule{scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, notify: "revoked_all"}},
+		{ReasonAdminRevokedAll, rule{scope: scopeAll, bumpTokenVersion: true, notify: "admin"}},
+		{ReasonPasswordChanged, rule{scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, notify: "password_changed"}},
+		{ReasonEmailChanged, rule{scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, notify: "email_changed"}},
+		{ReasonTOTPDisabled, rule{scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, notify: "second_factor_disabled"}},
+		{ReasonConcern, rule{scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, notify: "concern_reported"}},
+		{ReasonPasswordReset, rule{scope: scopeAll, bumpTokenVersion: true, notify: "admin"}},
+		{ReasonUserDisabled, rule{scope: scopeAll, bumpTokenVersion: true, notify: "admin"}},
 	}
 	if len(tests) != len(allReasons) {
 		t.Fatalf("%d rows tested; want one per reason (%d)", len(tests), len(allReasons))
@@ -76,13 +84,17 @@ func TestPolicyRows(t *testing.T) {
 }
 
 func TestPolicyInvariants(t *testing.T) {
-	contractTypes := map[string]bool{
-		lacop.AuditLogout: true, lacop.AuditSessionRevoked: true, lacop.AuditSessionExpired: true,
+	// The reasons open tabs may be given: the contract's, plus the two
+	// events it does not name.
+	notifyReasons := map[string]bool{
+		"logout": true, "revoked": true, "revoked_all": true, "password_changed": true, "email_changed": true,
+		"concern_reported": true, "admin": true, "expired": true, "token_reuse": true,
+		"second_factor_disabled": true, "session_limit": true,
 	}
 	for _, r := range allReasons {
 		row := policy[r]
-		if !contractTypes[row.audit] {
-			t.Errorf("policy[%q].audit = %q; want a session-ending audit type", r, row.audit)
+		if !notifyReasons[row.notify] {
+			t.Errorf("policy[%q].notify = %q; want a known stream reason", r, row.notify)
 		}
 		// Only a surviving current session can be rotated.
 		if row.rotateCurrent && row.scope != scopeOthers {
@@ -91,6 +103,11 @@ func TestPolicyInvariants(t *testing.T) {
 		// Anything wider than one session must kill the user's tokens too.
 		if row.scope != scopeCurrent && !row.bumpTokenVersion {
 			t.Errorf("policy[%q] ends more than one session without bumping the token version", r)
+		}
+		// A surviving current session must not keep a secret that every
+		// other session's end was meant to retire.
+		if row.scope == scopeOthers && !row.rotateCurrent {
+			t.Errorf("policy[%q] keeps the current session without a fresh secret", r)
 		}
 	}
 }

@@ -2,40 +2,69 @@ package auth
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/lacop/lacop"
 )
 
 var errSessionNotFound = &lacop.Error{Code: lacop.ENOTFOUND, Message: "Session not found."}
 
-// RevokeSession ends one session by its public id. With ownerID set, only
-// that user's sessions can be ended, and another user's id answers exactly
-// like an unknown one, so ids cannot be probed.
-func (s *Service) RevokeSession(ctx context.Context, sessionID, ownerID, actorID string, c Client) error {
+// RevokeSession ends one session by its public id. With ownerID set (a
+// person ending one of their own sessions), only that user's sessions can
+// be ended, and another user's id answers exactly like an unknown one, so
+// ids cannot be probed. Without it (an admin or the command line) any
+// session can be.
+func (s *Service) RevokeSession(ctx context.Context, sessionID, ownerID, actorID string, c Client) (*Outcome, error) {
 	sess, err := s.Sessions.SessionByID(ctx, sessionID)
 	if lacop.ErrorCode(err) == lacop.ENOTFOUND || (err == nil && ownerID != "" && sess.UserID != ownerID) {
-		return errSessionNotFound
+		return nil, errSessionNotFound
 	} else if err != nil {
-		return unavailable("look up session", err)
+		return nil, unavailable("look up session", err)
 	}
-	ended, err := s.end(ctx, ReasonRevoked, sess.UserID, sess, actorID, c)
+	reason := ReasonRevoked
+	if ownerID == "" {
+		reason = ReasonAdminRevoked
+	}
+	out, err := s.end(ctx, reason, sess.UserID, sess, actorID, c)
 	if err != nil {
-		return err
-	} else if len(ended) == 0 {
-		return errSessionNotFound // someone else ended it first
+		return nil, err
+	} else if out.Revoked() == 0 {
+		return nil, errSessionNotFound // someone else ended it first
 	}
-	return nil
+	return out, nil
 }
 
-// RevokeAll ends every session of a user, spends their tokens, and records
-// one session.revoked_all event besides one per ended session.
+// SignOutEverywhere ends the caller's sessions: every other one when
+// keepCurrent is set (the current one gets a fresh secret), else all.
+func (s *Service) SignOutEverywhere(ctx context.Context, id *Identity, keepCurrent bool, c Client) (*Outcome, error) {
+	reason := ReasonRevokedAll
+	if keepCurrent {
+		reason = ReasonRevokedOthers
+	}
+	return s.revokeAll(ctx, reason, id.User.ID, id.Session, id.User.ID, c)
+}
+
+// RevokeAll ends every session and token of a user on an admin's or the
+// operator's say.
 func (s *Service) RevokeAll(ctx context.Context, userID, actorID string, c Client) (int, error) {
-	ended, err := s.end(ctx, ReasonRevokedAll, userID, nil, actorID, c)
+	out, err := s.revokeAll(ctx, ReasonAdminRevokedAll, userID, nil, actorID, c)
 	if err != nil {
 		return 0, err
 	}
-	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditSessionRevokedAll, UserID: userID, ActorID: actorID,
-		IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"count": strconv.Itoa(len(ended))}})
-	return len(ended), nil
+	return out.Revoked(), nil
+}
+
+// revokeAll records one session.revoked_all event beside the one per ended
+// session, so the activity page shows the act as well as its effects.
+func (s *Service) revokeAll(ctx context.Context, reason Reason, userID string, current *lacop.Session, actorID string, c Client) (*Outcome, error) {
+	out, err := s.end(ctx, reason, userID, current, actorID, c)
+	if err != nil {
+		return nil, err
+	}
+	e := &lacop.AuditEvent{Type: lacop.AuditSessionRevokedAll, UserID: userID, ActorID: actorID, IP: c.IP, UserAgent: c.UserAgent,
+		Detail: map[string]string{"count": itoa(out.Revoked()), "reason": string(reason), "by": actorKind(actorID, userID, c)}}
+	if current != nil {
+		e.SessionID = current.ID
+	}
+	s.record(ctx, e)
+	return out, nil
 }

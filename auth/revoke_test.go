@@ -16,8 +16,8 @@ func TestRevokeSessionNotYours(t *testing.T) {
 	bobs := e.login(t, "bob@example.com", bobPassword, false)
 	before := len(e.events(t, ""))
 
-	foreign := e.svc.RevokeSession(e.ctx, bobs.Session.ID, alice.ID, alice.ID, client)
-	unknown := e.svc.RevokeSession(e.ctx, "no-such-session-id", alice.ID, alice.ID, client)
+	_, foreign := e.svc.RevokeSession(e.ctx, bobs.Session.ID, alice.ID, alice.ID, client)
+	_, unknown := e.svc.RevokeSession(e.ctx, "no-such-session-id", alice.ID, alice.ID, client)
 
 	wantCode(t, "RevokeSession(another user's id)", foreign, lacop.ENOTFOUND)
 	wantCode(t, "RevokeSession(unknown id)", unknown, lacop.ENOTFOUND)
@@ -41,7 +41,7 @@ func TestRevokeSessionOwn(t *testing.T) {
 	stolen := e.login(t, "alice@example.com", alicePassword, false)
 	bobs := e.login(t, "bob@example.com", bobPassword, false)
 
-	if err := e.svc.RevokeSession(e.ctx, stolen.Session.ID, alice.ID, alice.ID, client); err != nil {
+	if _, err := e.svc.RevokeSession(e.ctx, stolen.Session.ID, alice.ID, alice.ID, client); err != nil {
 		t.Fatalf("RevokeSession: %v", err)
 	}
 	e.mustBeDead(t, stolen.Secret)
@@ -61,7 +61,7 @@ func TestRevokeSessionOwn(t *testing.T) {
 	}
 
 	// Already gone: not found, and no second event.
-	err := e.svc.RevokeSession(e.ctx, stolen.Session.ID, alice.ID, alice.ID, client)
+	_, err := e.svc.RevokeSession(e.ctx, stolen.Session.ID, alice.ID, alice.ID, client)
 	wantCode(t, "second RevokeSession", err, lacop.ENOTFOUND)
 	if n := len(e.sessionEvents(t, lacop.AuditSessionRevoked, stolen.Session.ID)); n != 1 {
 		t.Errorf("%d session.revoked events; want 1", n)
@@ -72,7 +72,7 @@ func TestRevokeSessionByAdmin(t *testing.T) {
 	e := newEnv(t, defaultConfig)
 	e.createUser(t, "alice@example.com", alicePassword)
 	in := e.login(t, "alice@example.com", alicePassword, false)
-	if err := e.svc.RevokeSession(e.ctx, in.Session.ID, "", "admin-id", admin); err != nil {
+	if _, err := e.svc.RevokeSession(e.ctx, in.Session.ID, "", "admin-id", admin); err != nil {
 		t.Fatalf("RevokeSession without owner: %v", err)
 	}
 	e.mustBeDead(t, in.Secret)
@@ -106,7 +106,7 @@ func TestRevokeAll(t *testing.T) {
 		e.mustBeDead(t, in.Secret)
 		e.sessionGone(t, in.Session.ID)
 		ev := e.oneSessionEvent(t, lacop.AuditSessionRevoked, in.Session.ID)
-		if got, want := ev.Detail["reason"], string(auth.ReasonRevokedAll); got != want {
+		if got, want := ev.Detail["reason"], string(auth.ReasonAdminRevokedAll); got != want {
 			t.Errorf("session.revoked reason = %q; want %q", got, want)
 		}
 	}

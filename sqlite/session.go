@@ -132,3 +132,15 @@ func scanSession(row scanner) (*lacop.Session, error) {
 	sess.CreatedAt, sess.LastActiveAt, sess.ExpiresAt = fromMS(created), fromMS(active), fromMS(expires)
 	return &sess, nil
 }
+
+// RotateSessionSecret implements lacop.SessionStore.
+func (s *SessionStore) RotateSessionSecret(ctx context.Context, id string, newHash []byte) error {
+	res, err := s.db.write.ExecContext(ctx, `UPDATE sessions SET secret_hash = ? WHERE id = ?`, newHash, id)
+	if err != nil {
+		return fmt.Errorf("sqlite: rotate session secret: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return lacop.Errorf(lacop.ENOTFOUND, "Session not found.")
+	}
+	return nil
+}

@@ -108,6 +108,19 @@ func (s *UserStore) SetPasswordHash(ctx context.Context, id, hash string) error 
 	return s.update(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, ms(s.db.Now()), id)
 }
 
+// SetEmail implements lacop.UserStore.
+func (s *UserStore) SetEmail(ctx context.Context, id, email string) error {
+	email = lacop.NormalizeEmail(email)
+	if err := (&lacop.User{Email: email}).Validate(); err != nil {
+		return err
+	}
+	err := s.update(ctx, `UPDATE users SET email = ?, updated_at = ? WHERE id = ?`, email, ms(s.db.Now()), id)
+	if isUniqueViolation(err) {
+		return lacop.Errorf(lacop.ECONFLICT, "A user with email %s already exists.", email)
+	}
+	return err
+}
+
 // SetDisabled implements lacop.UserStore.
 func (s *UserStore) SetDisabled(ctx context.Context, id string, disabled bool) error {
 	return s.update(ctx, `UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?`, disabled, ms(s.db.Now()), id)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/auth"
 )
 
@@ -30,16 +31,27 @@ func (s *Server) sessionCookie(value string) *http.Cookie {
 	}
 }
 
-// setSessionCookie hands a new session's secret to the browser. A
-// remember-me session survives a browser restart until its absolute end;
-// any other lasts until the browser closes.
-func (s *Server) setSessionCookie(w http.ResponseWriter, in *auth.SignIn) {
-	c := s.sessionCookie(in.Secret)
-	if in.Session.RememberMe {
-		c.MaxAge = int(in.Session.ExpiresAt.Sub(in.Session.CreatedAt).Seconds())
+// setSessionCookie hands a session's secret to the browser. A remember-me
+// session survives a browser restart until its absolute end; any other
+// lasts until the browser closes.
+func (s *Server) setSessionCookie(w http.ResponseWriter, secret string, sess *lacop.Session) {
+	c := s.sessionCookie(secret)
+	if sess.RememberMe {
+		c.MaxAge = max(1, int(sess.ExpiresAt.Sub(s.auth.Now()).Round(time.Second).Seconds()))
 	}
 	http.SetCookie(w, c)
 	noStore(w)
+}
+
+// applyOutcome tells the browser what an event did to its own session:
+// ended (drop the cookie) or given a fresh secret (replace it).
+func (s *Server) applyOutcome(w http.ResponseWriter, out *auth.Outcome, current *lacop.Session) {
+	switch {
+	case out.CurrentEnded:
+		s.clearSessionCookie(w)
+	case out.NewSecret != "":
+		s.setSessionCookie(w, out.NewSecret, current)
+	}
 }
 
 // clearSessionCookie tells the browser to drop the cookie: same name, path,

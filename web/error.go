@@ -1,10 +1,12 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/auth"
 )
 
 var (
@@ -40,6 +42,11 @@ var statuses = map[string]int{
 
 // errorStatus returns the status for err's code.
 func errorStatus(err error) int {
+	if errors.Is(err, auth.ErrWrongPassword) {
+		// A signed-in person mistyping their own password is still signed
+		// in: 403, so clients do not take it for a lost session.
+		return http.StatusForbidden
+	}
 	if status, ok := statuses[lacop.ErrorCode(err)]; ok {
 		return status
 	}

@@ -46,7 +46,7 @@ func (s *Server) handleLoginAPI(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.setSessionCookie(w, in)
+	s.setSessionCookie(w, in.Secret, in.Session)
 	s.json(w, http.StatusOK, map[string]any{
 		"user":                 newUserJSON(in.User),
 		"secondFactorRequired": false,
@@ -106,7 +106,7 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	s.setSessionCookie(w, in)
+	s.setSessionCookie(w, in.Secret, in.Session)
 	seeOther(w, s.redirects.Target(rd, "/"))
 }
 

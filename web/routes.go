@@ -22,6 +22,14 @@ func (s *Server) routes() http.Handler {
 
 	// Signed-in API and pages.
 	mux.HandleFunc("GET /api/me", s.apiSession(s.handleMe))
+	mux.HandleFunc("GET /api/events", s.apiSession(s.handleEvents))
+	mux.HandleFunc("GET /api/sessions", s.apiSession(s.handleSessionsList))
+	mux.HandleFunc("DELETE /api/sessions/{id}", s.apiSession(s.handleSessionDelete))
+	mux.HandleFunc("POST /api/sessions/revoke-all", s.apiSession(s.handleSessionsRevokeAll))
+	mux.HandleFunc("POST /api/account/password", s.apiSession(s.handlePasswordChange))
+	mux.HandleFunc("POST /api/account/email", s.apiSession(s.handleEmailChange))
+	mux.HandleFunc("POST /api/account/report-concern", s.apiSession(s.handleReportConcern))
+	mux.HandleFunc("GET /api/account/activity", s.apiSession(s.handleActivity))
 	mux.HandleFunc("GET /{$}", s.pageSession(s.handleDashboard))
 
 	// Help, readable signed in or not.

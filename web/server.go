@@ -11,6 +11,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/lacop/lacop/auth"
 	"github.com/lacop/lacop/redirect"
@@ -39,6 +41,12 @@ type Server struct {
 	// ready reports whether the stores answer; used by /readyz.
 	ready func(context.Context) error
 
+	// heartbeat is how often an idle event stream is pinged and re-checked.
+	heartbeat time.Duration
+	// closing is closed by Close so open event streams end at shutdown.
+	closing   chan struct{}
+	closeOnce sync.Once
+
 	cookieName string
 	csp        string
 	pages      map[string]*template.Template
@@ -50,6 +58,8 @@ func NewServer(cfg Config, a *auth.Service, redirects *redirect.Policy, ready fu
 	s := &Server{
 		auth: a, redirects: redirects, logger: logger, cfg: cfg, ready: ready,
 		cookieName: "__Host-lacop_session",
+		heartbeat:  15 * time.Second,
+		closing:    make(chan struct{}),
 	}
 	if cfg.CookieDomain != "" {
 		s.cookieName = "__Secure-lacop_session"
@@ -77,6 +87,12 @@ func NewServer(cfg Config, a *auth.Service, redirects *redirect.Policy, ready fu
 	}))
 	s.handler = s.secure(cop.Handler(s.routes()))
 	return s, nil
+}
+
+// Close ends open event streams, so a graceful shutdown does not wait for
+// them; their clients reconnect to another instance.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
 }
 
 // ServeHTTP implements http.Handler.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lacop/lacop/auth"
+	"github.com/lacop/lacop/notify"
 	"github.com/lacop/lacop/password"
 	"github.com/lacop/lacop/redirect"
 	"github.com/lacop/lacop/sqlite"
@@ -28,7 +29,7 @@ func newTestServer(t *testing.T) (*Server, *sqlite.DB, *auth.Service) {
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := auth.NewService(auth.Config{InactivityTimeout: time.Hour, Lifetime: 2 * time.Hour, RememberMeLifetime: 3 * time.Hour},
-		sqlite.NewUserStore(db), sqlite.NewSessionStore(db), sqlite.NewAuditStore(db), sqlite.NewSetupStore(db),
+		sqlite.NewUserStore(db), sqlite.NewSessionStore(db), sqlite.NewAuditStore(db), sqlite.NewSetupStore(db), notify.NewLocal(),
 		password.NewHasher(password.Params{Time: 1, Memory: 8 * 1024, Threads: 1, KeyLen: 32, SaltLen: 16}, 2), logger)
 	pub, _ := url.Parse("http://127.0.0.1:9440")
 	rp, _ := redirect.New(pub.String(), nil)

@@ -51,6 +51,6 @@ func (s *Server) handleSetupSubmit(w http.ResponseWriter, r *http.Request) {
 		fail(err)
 		return
 	}
-	s.setSessionCookie(w, in)
+	s.setSessionCookie(w, in.Secret, in.Session)
 	seeOther(w, "/")
 }

@@ -34,10 +34,11 @@ func main() {
 // Main is the program: its configuration, its open resources and the
 // service built on them.
 type Main struct {
-	Config config.Config
-	DB     *sqlite.DB
-	Auth   *auth.Service
-	Logger *slog.Logger
+	Config   config.Config
+	DB       *sqlite.DB
+	Notifier *sqlite.Notifier
+	Auth     *auth.Service
+	Logger   *slog.Logger
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -126,12 +127,14 @@ func (m *Main) Open(cmd *cobra.Command) error {
 		return err
 	}
 	m.DB = db
+	m.Notifier = sqlite.NewNotifier(db, m.Logger)
 	m.Auth = auth.NewService(auth.Config{
 		InactivityTimeout:  m.Config.Session.InactivityTimeout,
 		Lifetime:           m.Config.Session.Lifetime,
 		RememberMeLifetime: m.Config.Session.RememberMeLifetime,
+		MaxPerUser:         m.Config.Session.MaxPerUser,
 	}, sqlite.NewUserStore(db), sqlite.NewSessionStore(db), sqlite.NewAuditStore(db), sqlite.NewSetupStore(db),
-		password.NewHasher(password.DefaultParams(), 0), m.Logger)
+		m.Notifier, password.NewHasher(password.DefaultParams(), 0), m.Logger)
 	return nil
 }
 
@@ -175,7 +178,7 @@ func newLogger(w io.Writer, cfg config.Log) *slog.Logger {
 }
 
 // cliClient marks actions taken from the command line in audit events.
-var cliClient = auth.Client{IP: "", UserAgent: "lacop-cli"}
+var cliClient = auth.Client{UserAgent: "lacop-cli", Via: auth.ViaCLI}
 
 // userByEmail resolves an email argument, with a clear error when unknown.
 func (m *Main) userByEmail(ctx context.Context, email string) (*lacop.User, error) {

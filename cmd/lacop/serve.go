@@ -74,9 +74,14 @@ func (m *Main) Run(ctx context.Context) error {
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
 	}
+	hs.RegisterOnShutdown(srv.Close)
 	go m.sweep(ctx)
+	go func() {
+		if err := m.Notifier.Run(ctx); err != nil {
+			m.Logger.Error("session event relay stopped", "err", err)
+		}
+	}()
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

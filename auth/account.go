@@ -1,0 +1,132 @@
+package auth
+
+import (
+	"context"
+	"strings"
+
+	"github.com/lacop/lacop"
+)
+
+// ErrWrongPassword answers a signed-in person who got their own password
+// wrong when confirming a change. It is not a sign-in failure: the session
+// is fine, so the web layer answers 403, not 401.
+var ErrWrongPassword = &lacop.Error{Code: lacop.EINVALIDCREDENTIALS, Message: "The password is not correct."}
+
+// maxConcernNote bounds the note a person may attach to a security concern.
+const maxConcernNote = 2000
+
+// confirmPassword checks the signed-in user's own password before a change.
+func (s *Service) confirmPassword(ctx context.Context, id *Identity, pw string) error {
+	if pw == "" || len(pw) > maxPasswordLen {
+		s.Passwords.VerifyDummy(ctx, pw[:min(len(pw), maxPasswordLen)])
+		return ErrWrongPassword
+	}
+	ok, err := s.Passwords.Verify(ctx, pw, id.User.PasswordHash)
+	if err != nil {
+		return unavailable("verify password", err)
+	} else if !ok {
+		return ErrWrongPassword
+	}
+	return nil
+}
+
+// ChangePassword sets a new password after checking the current one, ends
+// every other session and token, and gives this session a fresh secret.
+// A wrong current password or a weak new one ends nothing.
+func (s *Service) ChangePassword(ctx context.Context, id *Identity, current, next string, c Client) (*Outcome, error) {
+	if err := s.confirmPassword(ctx, id, current); err != nil {
+		return nil, err
+	}
+	hash, err := s.hashNewPassword(ctx, next, id.User.Email)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Users.SetPasswordHash(ctx, id.User.ID, hash); err != nil {
+		return nil, unavailable("set password", err)
+	}
+	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditPasswordChanged, UserID: id.User.ID, SessionID: id.Session.ID,
+		ActorID: id.User.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"by": "self"}})
+	return s.end(ctx, ReasonPasswordChanged, id.User.ID, id.Session, id.User.ID, c)
+}
+
+// ChangeEmail moves the account to a new address after checking the
+// password, with the same revocation as a password change.
+func (s *Service) ChangeEmail(ctx context.Context, id *Identity, pw, newEmail string, c Client) (*Outcome, error) {
+	if err := s.confirmPassword(ctx, id, pw); err != nil {
+		return nil, err
+	}
+	email := lacop.NormalizeEmail(newEmail)
+	if email == id.User.Email {
+		return nil, lacop.Errorf(lacop.EINVALID, "That is already your email address.")
+	}
+	if err := s.Users.SetEmail(ctx, id.User.ID, email); err != nil {
+		switch lacop.ErrorCode(err) {
+		case lacop.EINVALID, lacop.ECONFLICT:
+			return nil, err
+		}
+		return nil, unavailable("set email", err)
+	}
+	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditEmailChanged, UserID: id.User.ID, SessionID: id.Session.ID,
+		ActorID: id.User.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"from": id.User.Email, "to": email}})
+	return s.end(ctx, ReasonEmailChanged, id.User.ID, id.Session, id.User.ID, c)
+}
+
+// ReportConcern is the "this wasn't me" button: it ends every other session
+// and token at once, gives this session a fresh secret, and flags the
+// report for administrators. No password is asked: someone who fears their
+// account is in use by another must be able to act at once.
+func (s *Service) ReportConcern(ctx context.Context, id *Identity, note string, c Client) (*Outcome, error) {
+	note = strings.TrimSpace(note)
+	if len(note) > maxConcernNote {
+		return nil, lacop.Errorf(lacop.EINVALID, "The note is too long (at most %d characters).", maxConcernNote)
+	}
+	out, err := s.end(ctx, ReasonConcern, id.User.ID, id.Session, id.User.ID, c)
+	if err != nil {
+		return nil, err
+	}
+	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditConcernReported, UserID: id.User.ID, SessionID: id.Session.ID,
+		ActorID: id.User.ID, IP: c.IP, UserAgent: c.UserAgent,
+		Detail: map[string]string{"note": note, "revokedSessions": itoa(out.Revoked())}})
+	return out, nil
+}
+
+// Activity lists the user's own audit events, newest first, so they can spot
+// sign-ins that were not theirs. before pages backwards by event id.
+func (s *Service) Activity(ctx context.Context, userID, before string, limit int) ([]*lacop.AuditEvent, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	events, err := s.Audit.Events(ctx, lacop.AuditFilter{UserID: userID, BeforeID: before, Limit: limit})
+	if lacop.ErrorCode(err) == lacop.EINVALID {
+		return nil, err
+	} else if err != nil {
+		return nil, unavailable("list activity", err)
+	}
+	return events, nil
+}
+
+// enforceLimit ends the sessions idle the longest once a user has more than
+// MaxPerUser, never the one just created.
+func (s *Service) enforceLimit(ctx context.Context, userID, newID string, c Client) {
+	if s.Config.MaxPerUser <= 0 {
+		return
+	}
+	list, err := s.Sessions.UserSessions(ctx, userID) // most recently active first
+	if err != nil {
+		s.Logger.Warn("session limit: list sessions", "user", userID, "err", err)
+		return
+	}
+	kept := 1 // the new session
+	for _, sess := range list {
+		if sess.ID == newID {
+			continue
+		}
+		if kept < s.Config.MaxPerUser {
+			kept++
+			continue
+		}
+		if _, err := s.end(ctx, ReasonSessionLimit, userID, sess, "", c); err != nil {
+			s.Logger.Warn("session limit: end session", "session", sess.ID, "err", err)
+		}
+	}
+}

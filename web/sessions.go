@@ -1,0 +1,102 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/auth"
+)
+
+// sessionView is one session as the API and the pages show it.
+type sessionView struct {
+	ID           string    `json:"id"`
+	Current      bool      `json:"current"`
+	CreatedAt    time.Time `json:"createdAt"`
+	LastActiveAt time.Time `json:"lastActiveAt"`
+	ExpiresAt    time.Time `json:"expiresAt"`
+	IP           string    `json:"ip"`
+	UserAgent    string    `json:"userAgent"`
+	Browser      string    `json:"browser"`
+	OS           string    `json:"os"`
+	Device       string    `json:"device"`
+	AuthLevel    int       `json:"authLevel"`
+	RememberMe   bool      `json:"rememberMe"`
+	// Agent is the readable "Chrome on Windows" for pages.
+	Agent string `json:"-"`
+}
+
+func (s *Server) sessionViews(list []*lacop.Session, currentID string) []sessionView {
+	views := make([]sessionView, 0, len(list))
+	for _, sess := range list {
+		a := describeAgent(sess.UserAgent)
+		views = append(views, sessionView{
+			ID: sess.ID, Current: sess.ID == currentID, CreatedAt: sess.CreatedAt, LastActiveAt: sess.LastActiveAt,
+			ExpiresAt: s.auth.SessionExpiry(sess), IP: sess.IP, UserAgent: sess.UserAgent,
+			Browser: a.Browser, OS: a.OS, Device: a.Device, AuthLevel: sess.AuthLevel, RememberMe: sess.RememberMe,
+			Agent: a.String(),
+		})
+	}
+	return views
+}
+
+// mySessions lists the caller's sessions, most recently active first.
+func (s *Server) mySessions(r *http.Request) ([]sessionView, error) {
+	id := identity(r)
+	list, err := s.auth.Sessions.UserSessions(r.Context(), id.User.ID)
+	if err != nil {
+		return nil, lacop.Errorf(lacop.EUNAVAILABLE, "Your sessions cannot be listed right now.")
+	}
+	return s.sessionViews(list, id.Session.ID), nil
+}
+
+// handleSessionsList answers GET /api/sessions.
+func (s *Server) handleSessionsList(w http.ResponseWriter, r *http.Request) {
+	views, err := s.mySessions(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, map[string]any{"sessions": views})
+}
+
+// handleSessionDelete ends one of the caller's sessions. Another user's id
+// and an unknown one get the same 404.
+func (s *Server) handleSessionDelete(w http.ResponseWriter, r *http.Request) {
+	id := identity(r)
+	out, err := s.auth.RevokeSession(r.Context(), r.PathValue("id"), id.User.ID, id.User.ID, s.client(r))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.applyOutcome(w, out, id.Session)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleSessionsRevokeAll signs the caller out everywhere, or everywhere
+// else when keepCurrent is set.
+func (s *Server) handleSessionsRevokeAll(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		KeepCurrent bool `json:"keepCurrent"`
+	}
+	if err := decodeJSON(r, &req, true); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.respondOutcome(w, r, "revoked", func(id *auth.Identity) (*auth.Outcome, error) {
+		return s.auth.SignOutEverywhere(r.Context(), id, req.KeepCurrent, s.client(r))
+	})
+}
+
+// respondOutcome runs an event for the caller and answers with the number of
+// sessions it ended under key, updating or deleting the caller's cookie.
+func (s *Server) respondOutcome(w http.ResponseWriter, r *http.Request, key string, event func(*auth.Identity) (*auth.Outcome, error)) {
+	id := identity(r)
+	out, err := event(id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.applyOutcome(w, out, id.Session)
+	s.json(w, http.StatusOK, map[string]int{key: out.Revoked()})
+}
