@@ -54,6 +54,23 @@ func (s *Server) handleLoginAPI(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// endReasons tell a person on the login page why their session ended, by
+// the reason an open tab was given.
+var endReasons = map[string]string{
+	"logout":                 "You have signed out. This browser no longer has access.",
+	"revoked":                "This session was ended from your session list, perhaps on another device.",
+	"revoked_all":            "You were signed out everywhere.",
+	"password_changed":       "Your password was changed, which ended this session. Sign in with the new password.",
+	"email_changed":          "Your email address was changed, which ended this session. Sign in with the new address.",
+	"concern_reported":       "A security concern was reported on your account, which ended this session.",
+	"second_factor_disabled": "Your second factor was turned off, which ended this session.",
+	"admin":                  "An administrator ended your session.",
+	"expired":                "Your session timed out. Please sign in again.",
+	"token_reuse":            "This session was ended because one of its app tokens was used twice, which can mean it was copied.",
+	"session_limit":          "You are signed in on too many devices; this least recently used session was ended.",
+	"ended":                  "Your session has ended. Please sign in again.",
+}
+
 // handleLoginPage shows the sign-in form, or sends a signed-in person on.
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
@@ -69,6 +86,8 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	}
 	data := pageData{Title: "Sign in", Form: map[string]string{"rd": rd}}
 	switch {
+	case q.Get("loggedOut") == "1" && endReasons[q.Get("reason")] != "":
+		data.Notice = endReasons[q.Get("reason")]
 	case q.Get("loggedOut") == "1":
 		data.Notice = "You have signed out. This browser no longer has access."
 	case q.Get("expired") == "1":

@@ -2,16 +2,43 @@ package web
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/lacop/lacop/auth"
 )
 
-// handleDashboard shows who is signed in and this session.
+// dashboardData is what the dashboard shows besides the identity.
+type dashboardData struct {
+	Expiry     time.Time
+	Others     []sessionView // a few other sessions, most recent first
+	OtherCount int
+	Recent     []activityItem
+}
+
+// handleDashboard shows who is signed in, this session, the other sessions
+// at a glance and the latest security events.
 func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	id := identity(r)
-	s.render(w, r, http.StatusOK, "dashboard.html", pageData{
-		Title: "Dashboard", Identity: id, Data: s.auth.SessionExpiry(id.Session),
-	})
+	views, err := s.mySessions(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	events, err := s.auth.Activity(r.Context(), id.User.ID, "", 5)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	d := dashboardData{Expiry: s.auth.SessionExpiry(id.Session), Recent: activityItems(events, id.Session.ID)}
+	for _, v := range views {
+		if !v.Current {
+			d.OtherCount++
+			if len(d.Others) < 3 {
+				d.Others = append(d.Others, v)
+			}
+		}
+	}
+	s.render(w, r, http.StatusOK, "dashboard.html", pageData{Title: "Dashboard", Identity: id, Data: d})
 }
 
 // helpPages maps help paths to their templates.

@@ -33,13 +33,17 @@ type pageData struct {
 	Data any
 }
 
-var templateFuncs = template.FuncMap{
-	"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
-	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+// templateFuncs are the helpers pages use; now is the server's clock.
+func templateFuncs(now func() time.Time) template.FuncMap {
+	return template.FuncMap{
+		"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"ago":      func(t time.Time) string { return ago(now(), t) },
+	}
 }
 
 // parsePages parses every page together with the layout, once at start.
-func parsePages() (map[string]*template.Template, error) {
+func parsePages(funcs template.FuncMap) (map[string]*template.Template, error) {
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -50,7 +54,7 @@ func parsePages() (map[string]*template.Template, error) {
 		if base == "layout.html" {
 			continue
 		}
-		t, err := template.New(base).Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html", name)
+		t, err := template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", name)
 		if err != nil {
 			return nil, fmt.Errorf("web: parse %s: %w", name, err)
 		}

@@ -31,6 +31,12 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/account/report-concern", s.apiSession(s.handleReportConcern))
 	mux.HandleFunc("GET /api/account/activity", s.apiSession(s.handleActivity))
 	mux.HandleFunc("GET /{$}", s.pageSession(s.handleDashboard))
+	mux.HandleFunc("GET /sessions", s.pageSession(s.handleSessionsPage))
+	mux.HandleFunc("POST /sessions/{id}/end", s.pageSession(s.handleSessionEndSubmit))
+	mux.HandleFunc("POST /sessions/end-all", s.pageSession(s.handleSignOutEverywhereSubmit))
+	mux.HandleFunc("GET /security", s.pageSession(s.handleSecurityPage))
+	mux.HandleFunc("POST /security/{form}", s.pageSession(s.handleSecuritySubmit))
+	mux.HandleFunc("GET /activity", s.pageSession(s.handleActivityPage))
 
 	// Help, readable signed in or not.
 	mux.HandleFunc("GET /help", s.handleHelp)

@@ -72,7 +72,7 @@ func NewServer(cfg Config, a *auth.Service, redirects *redirect.Policy, ready fu
 	s.csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 		"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; " +
 		"form-action " + strings.Join(formTargets, " ")
-	pages, err := parsePages()
+	pages, err := parsePages(templateFuncs(a.Now))
 	if err != nil {
 		return nil, err
 	}

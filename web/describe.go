@@ -1,0 +1,89 @@
+package web
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/lacop/lacop"
+)
+
+// eventTexts say in plain words what an audit event means to the person it
+// is about.
+var eventTexts = map[string]string{
+	lacop.AuditLoginSucceeded:        "Signed in",
+	lacop.AuditLoginFailed:           "Failed sign-in attempt",
+	lacop.AuditLoginThrottled:        "Sign-in attempts blocked for a while after too many failures",
+	lacop.AuditSecondFactorSucceeded: "Second factor accepted",
+	lacop.AuditSecondFactorFailed:    "Wrong second-factor code",
+	lacop.AuditLogout:                "Signed out",
+	lacop.AuditSessionRevoked:        "Session ended",
+	lacop.AuditSessionRevokedAll:     "Signed out everywhere",
+	lacop.AuditSessionExpired:        "Session expired",
+	lacop.AuditPasswordChanged:       "Password changed",
+	lacop.AuditEmailChanged:          "Email address changed",
+	lacop.AuditConcernReported:       "Security concern reported",
+	lacop.AuditTokenIssued:           "App token issued",
+	lacop.AuditTokenRefreshed:        "App token refreshed",
+	lacop.AuditTokenReuseDetected:    "A used app token was presented again",
+	lacop.AuditTokenRevoked:          "App token revoked",
+	lacop.AuditUserCreated:           "Account created",
+	lacop.AuditUserDisabled:          "Account disabled",
+}
+
+// reasonTexts explain why a session ended.
+var reasonTexts = map[string]string{
+	"logout":                 "signed out",
+	"expired":                "timed out",
+	"revoked":                "ended from the session list",
+	"admin_revoked":          "ended by an administrator",
+	"revoked_all":            "signed out everywhere",
+	"revoked_others":         "signed out everywhere else",
+	"admin_revoked_all":      "all sessions ended by an administrator",
+	"password_changed":       "password changed",
+	"password_reset":         "password reset by an administrator",
+	"email_changed":          "email address changed",
+	"second_factor_disabled": "second factor turned off",
+	"concern_reported":       "security concern reported",
+	"user_disabled":          "account disabled",
+	"token_reuse":            "a used app token was presented again",
+	"session_limit":          "too many sessions; the least recently used one ended",
+}
+
+var byTexts = map[string]string{"self": "by you", "admin": "by an administrator", "cli": "by an operator", "system": "automatically"}
+
+// describeEvent is one line for the activity page.
+func describeEvent(e *lacop.AuditEvent) string {
+	text, ok := eventTexts[e.Type]
+	if !ok {
+		text = e.Type
+	}
+	if r := reasonTexts[e.Detail["reason"]]; r != "" && e.Type != lacop.AuditLogout {
+		text += ": " + r
+	}
+	if by := byTexts[e.Detail["by"]]; by != "" && e.Detail["by"] != "self" {
+		text += ", " + by
+	}
+	return text
+}
+
+// ago says how long ago t was, as a person would.
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute") + " ago"
+	case d < 24*time.Hour:
+		return plural(int(d/time.Hour), "hour") + " ago"
+	default:
+		return plural(int(d/(24*time.Hour)), "day") + " ago"
+	}
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}

@@ -1,0 +1,159 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/auth"
+)
+
+// notices are the messages a page shows after a form, chosen by a fixed key
+// in the redirect so no request can make a page say anything else.
+var notices = map[string]string{
+	"ended":    "That session has ended.",
+	"others":   "Every other session has ended. This one has a fresh key, so a copied cookie no longer works.",
+	"password": "Your password is changed. Every other session has ended.",
+	"email":    "Your email address is changed. Every other session has ended.",
+	"concern":  "Thank you. Every other session has ended, and your administrators have been told.",
+}
+
+// handleSessionsPage lists the person's sessions with a button to end each.
+func (s *Server) handleSessionsPage(w http.ResponseWriter, r *http.Request) {
+	views, err := s.mySessions(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "sessions.html", pageData{
+		Title: "Your sessions", Identity: identity(r), Notice: notices[r.URL.Query().Get("done")], Data: views,
+	})
+}
+
+// handleSessionEndSubmit ends one session from the list. Ending the one in
+// use is signing out.
+func (s *Server) handleSessionEndSubmit(w http.ResponseWriter, r *http.Request) {
+	id := identity(r)
+	out, err := s.auth.RevokeSession(r.Context(), r.PathValue("id"), id.User.ID, id.User.ID, s.client(r))
+	if lacop.ErrorCode(err) == lacop.ENOTFOUND {
+		seeOther(w, "/sessions?done=ended") // already gone: the person's wish holds
+		return
+	} else if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.finishPageEvent(w, out, id, "/sessions?done=ended", "revoked")
+}
+
+// handleSignOutEverywhereSubmit ends every other session (keep=1) or all.
+func (s *Server) handleSignOutEverywhereSubmit(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(r); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	id := identity(r)
+	out, err := s.auth.SignOutEverywhere(r.Context(), id, r.PostForm.Get("keep") == "1", s.client(r))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.finishPageEvent(w, out, id, "/sessions?done=others", "revoked_all")
+}
+
+// finishPageEvent answers a form that ended sessions: on to next, or, when
+// the person's own session ended, to the login page with the browser's data
+// for this site cleared.
+func (s *Server) finishPageEvent(w http.ResponseWriter, out *auth.Outcome, id *auth.Identity, next, reason string) {
+	s.applyOutcome(w, out, id.Session)
+	if out.CurrentEnded {
+		w.Header().Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
+		seeOther(w, loggedOutPage+"&reason="+reason)
+		return
+	}
+	seeOther(w, next)
+}
+
+// handleSecurityPage shows the forms that change the password or email and
+// report a concern, each saying what it will end.
+func (s *Server) handleSecurityPage(w http.ResponseWriter, r *http.Request) {
+	s.renderSecurity(w, r, http.StatusOK, pageData{Notice: notices[r.URL.Query().Get("done")]})
+}
+
+// renderSecurity shows /security with the number of other sessions each
+// form would end.
+func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, status int, data pageData) {
+	views, err := s.mySessions(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	data.Title, data.Identity, data.Data = "Security", identity(r), len(views)-1
+	s.render(w, r, status, "security.html", data)
+}
+
+// securityForms maps each form on /security to its event and the notice
+// shown after it.
+func (s *Server) securityForm(r *http.Request, form string) (*auth.Outcome, error) {
+	id, f, c := identity(r), r.PostForm, s.client(r)
+	switch form {
+	case "password":
+		if f.Get("newPassword") != f.Get("newPasswordConfirm") {
+			return nil, lacop.Errorf(lacop.EINVALID, "The two new passwords differ.")
+		}
+		return s.auth.ChangePassword(r.Context(), id, f.Get("currentPassword"), f.Get("newPassword"), c)
+	case "email":
+		return s.auth.ChangeEmail(r.Context(), id, f.Get("password"), f.Get("newEmail"), c)
+	default:
+		return s.auth.ReportConcern(r.Context(), id, f.Get("note"), c)
+	}
+}
+
+// handleSecuritySubmit runs one of the /security forms.
+func (s *Server) handleSecuritySubmit(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(r); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	form := r.PathValue("form")
+	if _, ok := notices[form]; !ok || form == "ended" || form == "others" {
+		s.error(w, r, errNotFound)
+		return
+	}
+	id := identity(r)
+	out, err := s.securityForm(r, form)
+	switch lacop.ErrorCode(err) {
+	case "":
+		s.finishPageEvent(w, out, id, "/security?done="+form, form)
+	case lacop.EINVALID, lacop.EINVALIDCREDENTIALS, lacop.EWEAKPASSWORD, lacop.ECONFLICT:
+		s.renderSecurity(w, r, errorStatus(err), pageData{Error: lacop.ErrorMessage(err), Form: map[string]string{"failed": form}})
+	default:
+		s.error(w, r, err)
+	}
+}
+
+// activityItem is one audit event as the activity page shows it.
+type activityItem struct {
+	*lacop.AuditEvent
+	Text  string
+	Agent string
+	Mine  bool // about the session in use
+}
+
+// handleActivityPage lists the person's own security events.
+func (s *Server) handleActivityPage(w http.ResponseWriter, r *http.Request) {
+	id := identity(r)
+	events, err := s.auth.Activity(r.Context(), id.User.ID, r.URL.Query().Get("before"), 50)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "activity.html", pageData{Title: "Activity", Identity: id, Data: activityItems(events, id.Session.ID)})
+}
+
+func activityItems(events []*lacop.AuditEvent, currentID string) []activityItem {
+	items := make([]activityItem, 0, len(events))
+	for _, e := range events {
+		items = append(items, activityItem{AuditEvent: e, Text: describeEvent(e), Agent: describeAgent(e.UserAgent).String(),
+			Mine: e.SessionID != "" && e.SessionID == currentID})
+	}
+	return items
+}
