@@ -54,8 +54,10 @@ type AuditFilter struct {
 
 // AuditStore keeps the audit log, newest first.
 type AuditStore interface {
-	// RecordEvent appends e and sets its ID (and Time when zero).
-	RecordEvent(ctx context.Context, e *AuditEvent) error
+	// RecordEvents appends the events in one write and sets each one's ID
+	// (and Time when zero). Ending 10,000 sessions records 10,000 events, so
+	// they go in together.
+	RecordEvents(ctx context.Context, events ...*AuditEvent) error
 
 	// Events lists matching events, newest first.
 	Events(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)

@@ -223,15 +223,19 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	return len(ended), nil
 }
 
-// record writes an audit event. A failure is logged, not returned: the
-// action it describes has already happened and must not be reported failed.
-func (s *Service) record(ctx context.Context, e *lacop.AuditEvent) {
-	if e.Time.IsZero() {
-		e.Time = s.Now()
+// record writes audit events in one batch. A failure is logged, not
+// returned: the action they describe has already happened and must not be
+// reported failed.
+func (s *Service) record(ctx context.Context, events ...*lacop.AuditEvent) {
+	now := s.Now()
+	for _, e := range events {
+		if e.Time.IsZero() {
+			e.Time = now
+		}
+		e.UserAgent = truncate(e.UserAgent, 512)
 	}
-	e.UserAgent = truncate(e.UserAgent, 512)
-	if err := s.Audit.RecordEvent(context.WithoutCancel(ctx), e); err != nil {
-		s.Logger.Error("record audit event", "type", e.Type, "user", e.UserID, "session", e.SessionID, "err", err)
+	if err := s.Audit.RecordEvents(context.WithoutCancel(ctx), events...); err != nil {
+		s.Logger.Error("record audit events", "type", events[0].Type, "count", len(events), "user", events[0].UserID, "err", err)
 	}
 }
 

@@ -155,12 +155,16 @@ func (s *Service) end(ctx context.Context, reason Reason, userID string, current
 	now := s.Now()
 	by := actorKind(actorID, userID, c)
 	news := make([]lacop.SessionEnded, 0, len(out.Ended))
+	events := make([]*lacop.AuditEvent, 0, len(out.Ended))
 	for _, sess := range out.Ended {
-		s.record(ctx, &lacop.AuditEvent{
+		events = append(events, &lacop.AuditEvent{
 			Type: auditTypeFor(reason), UserID: sess.UserID, SessionID: sess.ID, ActorID: actorID,
 			IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"reason": string(reason), "by": by},
 		})
 		news = append(news, lacop.SessionEnded{SessionID: sess.ID, UserID: sess.UserID, Reason: r.notify, Time: now})
+	}
+	if len(events) > 0 {
+		s.record(ctx, events...)
 	}
 	if err := s.Notify.Publish(ctx, news...); err != nil {
 		// The sessions are gone already; streams find out when they re-check.

@@ -22,28 +22,47 @@ func NewAuditStore(db *DB) *AuditStore { return &AuditStore{db: db} }
 // defaultAuditLimit caps a listing when the filter sets no limit.
 const defaultAuditLimit = 100
 
-// RecordEvent implements lacop.AuditStore.
-func (s *AuditStore) RecordEvent(ctx context.Context, e *lacop.AuditEvent) error {
-	if e.Time.IsZero() {
-		e.Time = s.db.Now()
+// RecordEvents implements lacop.AuditStore.
+func (s *AuditStore) RecordEvents(ctx context.Context, events ...*lacop.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
 	}
-	e.Time = e.Time.UTC().Truncate(time.Millisecond) // stored as milliseconds
-	if e.Detail == nil {
-		e.Detail = map[string]string{}
-	}
-	detail, err := json.Marshal(e.Detail)
+	tx, err := s.db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite: record event: %w", err)
+		return fmt.Errorf("sqlite: record events: %w", err)
 	}
-	var id int64
-	err = s.db.write.QueryRowContext(ctx, `INSERT INTO audit_events
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_events
 		(time, type, user_id, session_id, actor_id, ip, user_agent, detail_json)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		ms(e.Time), e.Type, e.UserID, e.SessionID, e.ActorID, e.IP, e.UserAgent, string(detail)).Scan(&id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
 	if err != nil {
-		return fmt.Errorf("sqlite: record event: %w", err)
+		return fmt.Errorf("sqlite: record events: %w", err)
 	}
-	e.ID = strconv.FormatInt(id, 10)
+	defer stmt.Close()
+	ids := make([]int64, len(events))
+	for i, e := range events {
+		if e.Time.IsZero() {
+			e.Time = s.db.Now()
+		}
+		e.Time = e.Time.UTC().Truncate(time.Millisecond) // stored as milliseconds
+		if e.Detail == nil {
+			e.Detail = map[string]string{}
+		}
+		data, err := json.Marshal(e.Detail)
+		if err != nil {
+			return fmt.Errorf("sqlite: record events: %w", err)
+		}
+		if err := stmt.QueryRowContext(ctx, ms(e.Time), e.Type, e.UserID, e.SessionID, e.ActorID, e.IP, e.UserAgent,
+			string(data)).Scan(&ids[i]); err != nil {
+			return fmt.Errorf("sqlite: record events: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: record events: %w", err)
+	}
+	for i, e := range events {
+		e.ID = strconv.FormatInt(ids[i], 10)
+	}
 	return nil
 }
 

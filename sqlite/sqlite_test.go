@@ -285,7 +285,7 @@ func TestConcurrentProcessesShareFile(t *testing.T) {
 		wg.Go(func() {
 			for i := range 20 {
 				e := &lacop.AuditEvent{Type: lacop.AuditLoginSucceeded, UserID: name, Detail: map[string]string{"i": fmt.Sprint(i)}}
-				if err := s.Audit.RecordEvent(ctx, e); err != nil {
+				if err := s.Audit.RecordEvents(ctx, e); err != nil {
 					t.Errorf("RecordEvent through %s: %v", name, err)
 					return
 				}
@@ -321,7 +321,7 @@ func TestClock(t *testing.T) {
 		t.Errorf("UserByID(ann) = %+v, %v; want CreatedAt and UpdatedAt %v", got, err, at)
 	}
 	e := &lacop.AuditEvent{Type: lacop.AuditLogout}
-	if err := s.Audit.RecordEvent(ctx, e); err != nil {
+	if err := s.Audit.RecordEvents(ctx, e); err != nil {
 		t.Fatal(err)
 	}
 	if !e.Time.Equal(at) {

@@ -16,6 +16,7 @@ func testAudit(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("Filters", func(t *testing.T) { testAuditFilters(t, open(t).Audit) })
 	t.Run("Paging", func(t *testing.T) { testAuditPaging(t, open(t).Audit) })
 	t.Run("InvalidBeforeID", func(t *testing.T) { testAuditInvalidBeforeID(t, open(t).Audit) })
+	t.Run("Batch", func(t *testing.T) { testAuditBatch(t, open(t).Audit) })
 }
 
 // eventIDs returns the ids of list, in order.
@@ -31,7 +32,7 @@ func eventIDs(list []*lacop.AuditEvent) []string {
 func recordEvents(t *testing.T, s lacop.AuditStore, list ...*lacop.AuditEvent) {
 	t.Helper()
 	for _, e := range list {
-		must(t, "RecordEvent", s.RecordEvent(t.Context(), e))
+		must(t, "RecordEvent", s.RecordEvents(t.Context(), e))
 	}
 }
 
@@ -40,7 +41,7 @@ func testAuditRecord(t *testing.T, s lacop.AuditStore) {
 	seen := map[string]bool{}
 	for i := range 10 {
 		e := &lacop.AuditEvent{Type: lacop.AuditLoginSucceeded, UserID: "ann"}
-		must(t, "RecordEvent", s.RecordEvent(ctx, e))
+		must(t, "RecordEvent", s.RecordEvents(ctx, e))
 		if e.ID == "" || seen[e.ID] {
 			t.Errorf("RecordEvent #%d set ID %q; want a new, non-empty id (seen: %v)", i, e.ID, seen)
 		}
@@ -52,7 +53,7 @@ func testAuditRecord(t *testing.T, s lacop.AuditStore) {
 
 	at := base.Add(90 * time.Minute)
 	e := &lacop.AuditEvent{Type: lacop.AuditLogout, UserID: "bob", Time: at}
-	must(t, "RecordEvent", s.RecordEvent(ctx, e))
+	must(t, "RecordEvent", s.RecordEvents(ctx, e))
 	if !sameMS(e.Time, at) {
 		t.Errorf("RecordEvent with Time %v changed it to %v", at, e.Time)
 	}
@@ -222,5 +223,41 @@ func testAuditInvalidBeforeID(t *testing.T, s lacop.AuditStore) {
 	for _, id := range []string{"not an id", "%$#", "1; DROP TABLE audit_events"} {
 		_, err := s.Events(t.Context(), lacop.AuditFilter{BeforeID: id})
 		wantCode(t, fmt.Sprintf("Events(BeforeID %q)", id), err, lacop.EINVALID)
+	}
+}
+
+// testAuditBatch: several events in one call are all stored, each with its
+// own id, and listed newest (last recorded) first.
+func testAuditBatch(t *testing.T, s lacop.AuditStore) {
+	ctx := t.Context()
+	if err := s.RecordEvents(ctx); err != nil {
+		t.Fatalf("RecordEvents() with no events = %v; want nil", err)
+	}
+	batch := []*lacop.AuditEvent{
+		{Type: lacop.AuditSessionRevoked, UserID: "u1", SessionID: "s1"},
+		{Type: lacop.AuditSessionRevoked, UserID: "u1", SessionID: "s2"},
+		{Type: lacop.AuditSessionRevoked, UserID: "u1", SessionID: "s3"},
+	}
+	if err := s.RecordEvents(ctx, batch...); err != nil {
+		t.Fatalf("RecordEvents: %v", err)
+	}
+	ids := map[string]bool{}
+	for _, e := range batch {
+		if e.ID == "" || ids[e.ID] {
+			t.Errorf("event %s got id %q; want a unique non-empty id", e.SessionID, e.ID)
+		}
+		ids[e.ID] = true
+	}
+	got, err := s.Events(ctx, lacop.AuditFilter{UserID: "u1"})
+	if err != nil {
+		t.Fatalf("Events: %v", err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("Events = %d events; want 3", len(got))
+	}
+	for i, want := range []string{"s3", "s2", "s1"} {
+		if got[i].SessionID != want {
+			t.Errorf("Events[%d].SessionID = %q; want %q", i, got[i].SessionID, want)
+		}
 	}
 }
