@@ -78,7 +78,8 @@ type Outcome struct {
 	// Ended are the sessions that ended, the current one included if it did.
 	Ended []*lacop.Session
 	// CurrentEnded reports whether the caller's own session is among them,
-	// so the response must delete the cookie.
+	// so the response must delete the cookie. (For events about one session,
+	// like a sign-out, that session is the caller's.)
 	CurrentEnded bool
 	// NewSecret is the current session's fresh secret when the event
 	// rotated it; the response must set it as the new cookie.

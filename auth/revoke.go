@@ -8,21 +8,34 @@ import (
 
 var errSessionNotFound = &lacop.Error{Code: lacop.ENOTFOUND, Message: "Session not found."}
 
-// RevokeSession ends one session by its public id. With ownerID set (a
-// person ending one of their own sessions), only that user's sessions can
-// be ended, and another user's id answers exactly like an unknown one, so
-// ids cannot be probed. Without it (an admin or the command line) any
-// session can be.
-func (s *Service) RevokeSession(ctx context.Context, sessionID, ownerID, actorID string, c Client) (*Outcome, error) {
+// EndMySession ends one of the caller's own sessions by its public id.
+// Another user's id answers exactly like an unknown one, so ids cannot be
+// probed. The outcome's CurrentEnded says whether it was the caller's own
+// session, which makes this a sign-out.
+func (s *Service) EndMySession(ctx context.Context, id *Identity, sessionID string, c Client) (*Outcome, error) {
+	out, err := s.endOne(ctx, sessionID, id.User.ID, ReasonRevoked, id.User.ID, c)
+	if err != nil {
+		return nil, err
+	}
+	out.CurrentEnded = sessionID == id.Session.ID
+	return out, nil
+}
+
+// AdminEndSession ends any session by its public id, on an admin's or the
+// operator's say.
+func (s *Service) AdminEndSession(ctx context.Context, sessionID, actorID string, c Client) error {
+	_, err := s.endOne(ctx, sessionID, "", ReasonAdminRevoked, actorID, c)
+	return err
+}
+
+// endOne ends the session with the public id, if it belongs to ownerID
+// (any owner when "").
+func (s *Service) endOne(ctx context.Context, sessionID, ownerID string, reason Reason, actorID string, c Client) (*Outcome, error) {
 	sess, err := s.Sessions.SessionByID(ctx, sessionID)
 	if lacop.ErrorCode(err) == lacop.ENOTFOUND || (err == nil && ownerID != "" && sess.UserID != ownerID) {
 		return nil, errSessionNotFound
 	} else if err != nil {
 		return nil, unavailable("look up session", err)
-	}
-	reason := ReasonRevoked
-	if ownerID == "" {
-		reason = ReasonAdminRevoked
 	}
 	out, err := s.end(ctx, reason, sess.UserID, sess, actorID, c)
 	if err != nil {

@@ -14,13 +14,15 @@ func TestRevokeSessionNotYours(t *testing.T) {
 	alice := e.createUser(t, "alice@example.com", alicePassword)
 	e.createUser(t, "bob@example.com", bobPassword)
 	bobs := e.login(t, "bob@example.com", bobPassword, false)
+	alices := e.login(t, "alice@example.com", alicePassword, false)
+	me := &auth.Identity{User: alice, Session: alices.Session}
 	before := len(e.events(t, ""))
 
-	_, foreign := e.svc.RevokeSession(e.ctx, bobs.Session.ID, alice.ID, alice.ID, client)
-	_, unknown := e.svc.RevokeSession(e.ctx, "no-such-session-id", alice.ID, alice.ID, client)
+	_, foreign := e.svc.EndMySession(e.ctx, me, bobs.Session.ID, client)
+	_, unknown := e.svc.EndMySession(e.ctx, me, "no-such-session-id", client)
 
-	wantCode(t, "RevokeSession(another user's id)", foreign, lacop.ENOTFOUND)
-	wantCode(t, "RevokeSession(unknown id)", unknown, lacop.ENOTFOUND)
+	wantCode(t, "EndMySession(another user's id)", foreign, lacop.ENOTFOUND)
+	wantCode(t, "EndMySession(unknown id)", unknown, lacop.ENOTFOUND)
 	if got, want := foreign.Error(), unknown.Error(); got != want {
 		t.Errorf("another user's id: %q; want exactly as an unknown id: %q", got, want)
 	}
@@ -41,8 +43,13 @@ func TestRevokeSessionOwn(t *testing.T) {
 	stolen := e.login(t, "alice@example.com", alicePassword, false)
 	bobs := e.login(t, "bob@example.com", bobPassword, false)
 
-	if _, err := e.svc.RevokeSession(e.ctx, stolen.Session.ID, alice.ID, alice.ID, client); err != nil {
-		t.Fatalf("RevokeSession: %v", err)
+	me := &auth.Identity{User: alice, Session: current.Session}
+	out, err := e.svc.EndMySession(e.ctx, me, stolen.Session.ID, client)
+	if err != nil {
+		t.Fatalf("EndMySession: %v", err)
+	}
+	if out.CurrentEnded || out.Revoked() != 1 {
+		t.Errorf("EndMySession(another of mine) = CurrentEnded %v, Revoked %d; want false, 1", out.CurrentEnded, out.Revoked())
 	}
 	e.mustBeDead(t, stolen.Secret)
 	e.sessionGone(t, stolen.Session.ID)
@@ -61,8 +68,13 @@ func TestRevokeSessionOwn(t *testing.T) {
 	}
 
 	// Already gone: not found, and no second event.
-	_, err := e.svc.RevokeSession(e.ctx, stolen.Session.ID, alice.ID, alice.ID, client)
-	wantCode(t, "second RevokeSession", err, lacop.ENOTFOUND)
+	_, err = e.svc.EndMySession(e.ctx, me, stolen.Session.ID, client)
+	wantCode(t, "second EndMySession", err, lacop.ENOTFOUND)
+	// Ending the one in use is signing out.
+	out, err = e.svc.EndMySession(e.ctx, me, current.Session.ID, client)
+	if err != nil || !out.CurrentEnded {
+		t.Errorf("EndMySession(this session) = %+v, %v; want CurrentEnded", out, err)
+	}
 	if n := len(e.sessionEvents(t, lacop.AuditSessionRevoked, stolen.Session.ID)); n != 1 {
 		t.Errorf("%d session.revoked events; want 1", n)
 	}
@@ -72,8 +84,8 @@ func TestRevokeSessionByAdmin(t *testing.T) {
 	e := newEnv(t, defaultConfig)
 	e.createUser(t, "alice@example.com", alicePassword)
 	in := e.login(t, "alice@example.com", alicePassword, false)
-	if _, err := e.svc.RevokeSession(e.ctx, in.Session.ID, "", "admin-id", admin); err != nil {
-		t.Fatalf("RevokeSession without owner: %v", err)
+	if err := e.svc.AdminEndSession(e.ctx, in.Session.ID, "admin-id", admin); err != nil {
+		t.Fatalf("AdminEndSession: %v", err)
 	}
 	e.mustBeDead(t, in.Secret)
 	ev := e.oneSessionEvent(t, lacop.AuditSessionRevoked, in.Session.ID)

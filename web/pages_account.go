@@ -33,7 +33,7 @@ func (s *Server) handleSessionsPage(w http.ResponseWriter, r *http.Request) {
 // use is signing out.
 func (s *Server) handleSessionEndSubmit(w http.ResponseWriter, r *http.Request) {
 	id := identity(r)
-	out, err := s.auth.RevokeSession(r.Context(), r.PathValue("id"), id.User.ID, id.User.ID, s.client(r))
+	out, err := s.auth.EndMySession(r.Context(), id, r.PathValue("id"), s.client(r))
 	if lacop.ErrorCode(err) == lacop.ENOTFOUND {
 		seeOther(w, "/sessions?done=ended") // already gone: the person's wish holds
 		return

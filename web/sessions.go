@@ -64,7 +64,7 @@ func (s *Server) handleSessionsList(w http.ResponseWriter, r *http.Request) {
 // and an unknown one get the same 404.
 func (s *Server) handleSessionDelete(w http.ResponseWriter, r *http.Request) {
 	id := identity(r)
-	out, err := s.auth.RevokeSession(r.Context(), r.PathValue("id"), id.User.ID, id.User.ID, s.client(r))
+	out, err := s.auth.EndMySession(r.Context(), id, r.PathValue("id"), s.client(r))
 	if err != nil {
 		s.error(w, r, err)
 		return

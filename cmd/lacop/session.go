@@ -79,7 +79,7 @@ func (m *Main) sessionCommand() *cobra.Command {
 				fmt.Fprintf(m.Stdout, "ended %d session(s) of %s\n", n, u.Email)
 				return nil
 			}
-			if _, err := m.Auth.RevokeSession(ctx, args[0], "", "", cliClient); err != nil {
+			if err := m.Auth.AdminEndSession(ctx, args[0], "", cliClient); err != nil {
 				return userError(err)
 			}
 			fmt.Fprintf(m.Stdout, "ended session %s\n", args[0])

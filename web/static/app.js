@@ -61,6 +61,8 @@
 
   if ("EventSource" in window) {
     source = new window.EventSource("/api/events");
+    // data-live marks a page that will hear of its session's end at once.
+    source.onopen = function () { document.body.setAttribute("data-live", "1"); };
     source.addEventListener("session-ended", function (e) {
       var reason = "ended";
       try { reason = JSON.parse(e.data).reason; } catch (x) { /* keep the default */ }
@@ -68,7 +70,10 @@
     });
     // A closed or failed stream: the server may have refused it because the
     // session is gone. Ask; the stream reconnects by itself otherwise.
-    source.onerror = function () { if (!leaving) { check(); } };
+    source.onerror = function () {
+      document.body.removeAttribute("data-live");
+      if (!leaving) { check(); }
+    };
   }
 
   // A page brought back by the Back button from the back-forward cache must
