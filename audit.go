@@ -12,6 +12,8 @@ const (
 	AuditLoginThrottled        = "login.throttled"
 	AuditSecondFactorSucceeded = "second_factor.succeeded"
 	AuditSecondFactorFailed    = "second_factor.failed"
+	AuditSecondFactorEnabled   = "second_factor.enabled"
+	AuditSecondFactorDisabled  = "second_factor.disabled"
 	AuditLogout                = "logout"
 	AuditSessionRevoked        = "session.revoked"
 	AuditSessionRevokedAll     = "session.revoked_all"

@@ -65,6 +65,11 @@ type SessionStore interface {
 	// is gone: rotation never recreates it.
 	RotateSessionSecret(ctx context.Context, id string, newHash []byte) error
 
+	// RaiseSession sets a live session's auth level and replaces its secret
+	// hash in one step, for the step-up after a second factor. ENOTFOUND if
+	// the session is gone.
+	RaiseSession(ctx context.Context, id string, level int, newHash []byte) error
+
 	// DeleteSession ends one session. It reports whether the session existed,
 	// so that concurrent enders agree on who ended it.
 	DeleteSession(ctx context.Context, id string) (bool, error)

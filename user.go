@@ -21,10 +21,16 @@ type User struct {
 	Disabled bool `json:"-"`
 	// TokenVersion is bumped to invalidate every access token issued before.
 	TokenVersion int64 `json:"-"`
+	// TOTPSecret is the sealed (encrypted) TOTP secret; empty when the user
+	// has no second factor.
+	TOTPSecret []byte `json:"-"`
 
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"-"`
 }
+
+// HasTOTP reports whether the user signs in with a second factor.
+func (u *User) HasTOTP() bool { return len(u.TOTPSecret) > 0 }
 
 // NormalizeEmail trims and lowercases an address so that lookups and the
 // uniqueness check agree on what "the same email" is.

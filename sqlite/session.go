@@ -144,3 +144,15 @@ func (s *SessionStore) RotateSessionSecret(ctx context.Context, id string, newHa
 	}
 	return nil
 }
+
+// RaiseSession implements lacop.SessionStore.
+func (s *SessionStore) RaiseSession(ctx context.Context, id string, level int, newHash []byte) error {
+	res, err := s.db.write.ExecContext(ctx, `UPDATE sessions SET auth_level = ?, secret_hash = ? WHERE id = ?`, level, newHash, id)
+	if err != nil {
+		return fmt.Errorf("sqlite: raise session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return lacop.Errorf(lacop.ENOTFOUND, "Session not found.")
+	}
+	return nil
+}

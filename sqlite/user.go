@@ -20,7 +20,7 @@ type UserStore struct{ db *DB }
 // NewUserStore returns a UserStore on db.
 func NewUserStore(db *DB) *UserStore { return &UserStore{db: db} }
 
-const userColumns = `id, email, name, admin, groups_json, password_hash, disabled, token_version, created_at, updated_at`
+const userColumns = `id, email, name, admin, groups_json, password_hash, disabled, token_version, created_at, updated_at, totp_secret`
 
 // CreateUser implements lacop.UserStore.
 func (s *UserStore) CreateUser(ctx context.Context, u *lacop.User) error {
@@ -44,8 +44,11 @@ func createUser(ctx context.Context, ex execer, db *DB, u *lacop.User) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create user: %w", err)
 	}
-	_, err = ex.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Email, u.Name, u.Admin, string(groups), u.PasswordHash, u.Disabled, u.TokenVersion, ms(now), ms(now))
+	if u.TOTPSecret == nil {
+		u.TOTPSecret = []byte{}
+	}
+	_, err = ex.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Email, u.Name, u.Admin, string(groups), u.PasswordHash, u.Disabled, u.TokenVersion, ms(now), ms(now), u.TOTPSecret)
 	if isUniqueViolation(err) && strings.Contains(err.Error(), "users.email") {
 		return lacop.Errorf(lacop.ECONFLICT, "A user with email %s already exists.", u.Email)
 	} else if isUniqueViolation(err) {
@@ -158,7 +161,7 @@ func scanUser(row scanner) (*lacop.User, error) {
 	var groups string
 	var created, updated int64
 	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Admin, &groups, &u.PasswordHash,
-		&u.Disabled, &u.TokenVersion, &created, &updated); err != nil {
+		&u.Disabled, &u.TokenVersion, &created, &updated, &u.TOTPSecret); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(groups), &u.Groups); err != nil {
