@@ -16,8 +16,11 @@ const (
 	ECONFLICT           = "conflict"            // already exists
 	EWEAKPASSWORD       = "weak_password"       // password fails the strength check
 	ETOOMANYATTEMPTS    = "too_many_attempts"   // throttled
-	EUNAVAILABLE        = "unavailable"         // a store cannot be reached: refuse, never allow
-	EINTERNAL           = "internal"            // a bug or an unexpected failure; details only in logs
+	EINVALIDCODE        = "invalid_code"        // a wrong or replayed second-factor code
+	ESECONDFACTOR       = "second_factor_required"
+	EENROLREQUIRED      = "second_factor_enrolment_required"
+	EUNAVAILABLE        = "unavailable" // a store cannot be reached: refuse, never allow
+	EINTERNAL           = "internal"    // a bug or an unexpected failure; details only in logs
 )
 
 // Error is a failure meant for the application's users. Code is machine

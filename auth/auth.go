@@ -18,9 +18,10 @@ import (
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/password"
+	"github.com/lacop/lacop/seal"
 )
 
-// Config holds the session timing the service enforces on every request.
+// Config holds the rules the service enforces on every request.
 type Config struct {
 	// InactivityTimeout ends a session that saw no request for this long
 	// (remember-me sessions are exempt and live to their absolute end).
@@ -32,18 +33,43 @@ type Config struct {
 	// MaxPerUser caps a user's live sessions; a sign-in past it ends the
 	// session idle the longest. 0 means no cap.
 	MaxPerUser int
+	// RequireSecondFactor makes a user without TOTP enrol before anything
+	// else.
+	RequireSecondFactor bool
+	// Issuer names lacop in authenticator apps.
+	Issuer string
+	// Regulation bans guessing; see Regulation.
+	Regulation Regulation
+}
+
+// Regulation is how many failures within Window ban an account or a client
+// address, and for how long.
+type Regulation struct {
+	MaxFailures      int
+	MaxFailuresPerIP int
+	Window           time.Duration
+	Ban              time.Duration
+}
+
+// Stores are the stores and the notifier the service works on.
+type Stores struct {
+	Users         lacop.UserStore
+	Sessions      lacop.SessionStore
+	Audit         lacop.AuditStore
+	Setup         lacop.SetupStore
+	SecondFactors lacop.SecondFactorStore
+	Regulation    lacop.RegulationStore
+	Notify        lacop.Notifier
 }
 
 // Service performs every sign-in, check and sign-out.
 type Service struct {
-	Users     lacop.UserStore
-	Sessions  lacop.SessionStore
-	Audit     lacop.AuditStore
-	Setup     lacop.SetupStore
-	Notify    lacop.Notifier
+	Stores
 	Passwords *password.Hasher
-	Config    Config
-	Logger    *slog.Logger
+	// Sealer encrypts TOTP secrets at rest.
+	Sealer *seal.Sealer
+	Config Config
+	Logger *slog.Logger
 
 	// Now and Rand are injectable so tests control time and randomness.
 	Now  func() time.Time
@@ -51,13 +77,8 @@ type Service struct {
 }
 
 // NewService returns a Service with the real clock and crypto/rand.
-func NewService(cfg Config, users lacop.UserStore, sessions lacop.SessionStore, audit lacop.AuditStore,
-	setup lacop.SetupStore, notifier lacop.Notifier, hasher *password.Hasher, logger *slog.Logger) *Service {
-	return &Service{
-		Users: users, Sessions: sessions, Audit: audit, Setup: setup, Notify: notifier,
-		Passwords: hasher, Config: cfg, Logger: logger,
-		Now: time.Now, Rand: rand.Reader,
-	}
+func NewService(cfg Config, st Stores, hasher *password.Hasher, sealer *seal.Sealer, logger *slog.Logger) *Service {
+	return &Service{Stores: st, Passwords: hasher, Sealer: sealer, Config: cfg, Logger: logger, Now: time.Now, Rand: rand.Reader}
 }
 
 // Client describes where a request came from, for sessions and audit events.

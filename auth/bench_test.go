@@ -12,6 +12,7 @@ import (
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/auth"
 	"github.com/lacop/lacop/password"
+	"github.com/lacop/lacop/seal"
 	"github.com/lacop/lacop/sqlite"
 )
 
@@ -27,9 +28,11 @@ func BenchmarkRevokeAll10k(b *testing.B) {
 	defer db.Close()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sessions := sqlite.NewSessionStore(db)
+	sealer, _ := seal.New(make([]byte, seal.KeySize))
 	svc := auth.NewService(auth.Config{InactivityTimeout: time.Hour, Lifetime: 2 * time.Hour, RememberMeLifetime: 3 * time.Hour},
-		sqlite.NewUserStore(db), sessions, sqlite.NewAuditStore(db), sqlite.NewSetupStore(db), sqlite.NewNotifier(db, logger),
-		password.NewHasher(password.Params{Time: 1, Memory: 8 * 1024, Threads: 1, KeyLen: 32, SaltLen: 16}, 1), logger)
+		auth.Stores{Users: sqlite.NewUserStore(db), Sessions: sessions, Audit: sqlite.NewAuditStore(db), Setup: sqlite.NewSetupStore(db),
+			SecondFactors: sqlite.NewSecondFactorStore(db), Regulation: sqlite.NewRegulationStore(db), Notify: sqlite.NewNotifier(db, logger)},
+		password.NewHasher(password.Params{Time: 1, Memory: 8 * 1024, Threads: 1, KeyLen: 32, SaltLen: 16}, 1), sealer, logger)
 	u, err := svc.CreateUser(ctx, auth.NewUser{Email: "many@example.com", Password: "a-long-enough-passphrase"}, "", auth.Client{})
 	if err != nil {
 		b.Fatal(err)

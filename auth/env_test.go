@@ -15,6 +15,7 @@ import (
 	"github.com/lacop/lacop/auth"
 	"github.com/lacop/lacop/notify"
 	"github.com/lacop/lacop/password"
+	"github.com/lacop/lacop/seal"
 	"github.com/lacop/lacop/sqlite"
 )
 
@@ -27,6 +28,7 @@ var defaultConfig = auth.Config{
 	InactivityTimeout:  30 * time.Minute,
 	Lifetime:           12 * time.Hour,
 	RememberMeLifetime: 720 * time.Hour,
+	Regulation:         auth.Regulation{MaxFailures: 5, MaxFailuresPerIP: 20, Window: 10 * time.Minute, Ban: 15 * time.Minute},
 }
 
 // fastParams make argon2id cheap: the auth package does not depend on the
@@ -122,7 +124,13 @@ func newEnvParams(t testing.TB, cfg auth.Config, p password.Params) *env {
 	}
 	db.Now = e.clock.Now
 	logger := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.svc = auth.NewService(cfg, e.users, e.sessions, e.audit, e.setup, notify.NewLocal(), password.NewHasher(p, 2), logger)
+	sealer, err := seal.New(bytes.Repeat([]byte{1}, seal.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc = auth.NewService(cfg, auth.Stores{Users: e.users, Sessions: e.sessions, Audit: e.audit, Setup: e.setup,
+		SecondFactors: sqlite.NewSecondFactorStore(db), Regulation: sqlite.NewRegulationStore(db), Notify: notify.NewLocal()},
+		password.NewHasher(p, 2), sealer, logger)
 	e.svc.Now = e.clock.Now
 	return e
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -30,6 +31,9 @@ type SignIn struct {
 	User    *lacop.User
 	Session *lacop.Session
 	Secret  string
+	// SecondFactorRequired says the session is only half signed in: it may
+	// do nothing but pass the second factor or sign out.
+	SecondFactorRequired bool
 }
 
 // Login checks an email and password and, when they match, starts a new
@@ -38,6 +42,16 @@ type SignIn struct {
 // argon2id verification and give the same error.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (*SignIn, error) {
 	email := lacop.NormalizeEmail(req.Email)
+	keys := regulationKeys(email, req.Client.IP)
+	// A banned account or address is refused before any password is
+	// checked, right or wrong.
+	if err := s.checkBans(ctx, keys); err != nil {
+		var t *Throttled
+		if errors.As(err, &t) {
+			s.recordThrottled(ctx, "", email, "password", t.Until, req.Client)
+		}
+		return nil, err
+	}
 	user, err := s.Users.UserByEmail(ctx, email)
 	if err != nil && lacop.ErrorCode(err) != lacop.ENOTFOUND {
 		return nil, unavailable("look up user", err)
@@ -68,10 +82,17 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*SignIn, error) 
 			e.UserID = user.ID
 		}
 		s.record(ctx, e)
+		if err := s.failed(ctx, keys); err != nil {
+			return nil, err
+		}
 		return nil, errBadCredentials
 	}
+	s.succeeded(ctx, keys)
 
 	in, err := s.startSession(ctx, user, lacop.AuthLevelOneFactor, req.RememberMe, req.Client)
+	if err == nil {
+		in.SecondFactorRequired = user.HasTOTP()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,7 @@ const (
 	ReasonUserDisabled    Reason = "user_disabled"
 	ReasonTokenReuse      Reason = "token_reuse"
 	ReasonSessionLimit    Reason = "session_limit"
+	ReasonTOTPReset       Reason = "second_factor_reset"
 )
 
 // scope is which of a user's sessions an event ends.
@@ -71,6 +72,7 @@ var policy = map[Reason]rule{
 	ReasonConcern:         {scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, notify: "concern_reported"},
 	ReasonPasswordReset:   {scope: scopeAll, bumpTokenVersion: true, notify: "admin"},
 	ReasonUserDisabled:    {scope: scopeAll, bumpTokenVersion: true, notify: "admin"},
+	ReasonTOTPReset:       {scope: scopeAll, bumpTokenVersion: true, notify: "admin"},
 }
 
 // Outcome is what an event ended.

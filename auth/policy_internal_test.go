@@ -23,6 +23,7 @@ var allReasons = []Reason{
 	ReasonUserDisabled,
 	ReasonTokenReuse,
 	ReasonSessionLimit,
+	ReasonTOTPReset,
 }
 
 func TestPolicyCoversEveryReason(t *testing.T) {
@@ -72,6 +73,7 @@ func TestPolicyRows(t *testing.T) {
 		{ReasonConcern, rule{scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, notify: "concern_reported"}},
 		{ReasonPasswordReset, rule{scope: scopeAll, bumpTokenVersion: true, notify: "admin"}},
 		{ReasonUserDisabled, rule{scope: scopeAll, bumpTokenVersion: true, notify: "admin"}},
+		{ReasonTOTPReset, rule{scope: scopeAll, bumpTokenVersion: true, notify: "admin"}},
 	}
 	if len(tests) != len(allReasons) {
 		t.Fatalf("%d rows tested; want one per reason (%d)", len(tests), len(allReasons))

@@ -78,11 +78,15 @@ type Tokens struct {
 }
 
 // Regulation throttles password guessing: MaxFailures within Window bans
-// further attempts for Ban.
+// further attempts on that account for Ban; MaxFailuresPerIP failures from
+// one client address (on any accounts) ban that address. The address limit
+// is higher so that people sharing one address (an office, a NAT) are not
+// shut out by a colleague's typos.
 type Regulation struct {
-	MaxFailures int           `yaml:"max_failures"`
-	Window      time.Duration `yaml:"window"`
-	Ban         time.Duration `yaml:"ban"`
+	MaxFailures      int           `yaml:"max_failures"`
+	MaxFailuresPerIP int           `yaml:"max_failures_per_ip"`
+	Window           time.Duration `yaml:"window"`
+	Ban              time.Duration `yaml:"ban"`
 }
 
 // Server holds settings of the HTTP server itself.
@@ -139,9 +143,10 @@ func Default() Config {
 			RefreshTTL: 720 * time.Hour,
 		},
 		Regulation: Regulation{
-			MaxFailures: 5,
-			Window:      10 * time.Minute,
-			Ban:         15 * time.Minute,
+			MaxFailures:      5,
+			MaxFailuresPerIP: 20,
+			Window:           10 * time.Minute,
+			Ban:              15 * time.Minute,
 		},
 		Server:        Server{ShutdownGrace: 10 * time.Second},
 		AccessControl: AccessControl{DefaultPolicy: PolicyOneFactor},

@@ -49,7 +49,7 @@ func TestDefault(t *testing.T) {
 			RememberMeLifetime: 720 * time.Hour,
 		},
 		Tokens:        Tokens{AccessTTL: 15 * time.Minute, RefreshTTL: 720 * time.Hour},
-		Regulation:    Regulation{MaxFailures: 5, Window: 10 * time.Minute, Ban: 15 * time.Minute},
+		Regulation:    Regulation{MaxFailures: 5, MaxFailuresPerIP: 20, Window: 10 * time.Minute, Ban: 15 * time.Minute},
 		Server:        Server{ShutdownGrace: 10 * time.Second},
 		AccessControl: AccessControl{DefaultPolicy: "one_factor"},
 		Log:           Log{Level: "info", Format: "text"},
@@ -75,7 +75,7 @@ func TestKeys(t *testing.T) {
 		"session.cookie_domain", "session.max_per_user",
 		"redirect.allowed_domains",
 		"tokens.access_ttl", "tokens.refresh_ttl", "tokens.reuse_grace",
-		"regulation.max_failures", "regulation.window", "regulation.ban",
+		"regulation.max_failures", "regulation.max_failures_per_ip", "regulation.window", "regulation.ban",
 		"server.trusted_proxies", "server.shutdown_grace",
 		"auth.require_second_factor",
 		"access_control.default_policy", "access_control.rules",
@@ -120,6 +120,7 @@ tokens:
   reuse_grace: 10s
 regulation:
   max_failures: 3
+  max_failures_per_ip: 7
   window: 5m
   ban: 1h
 server:
@@ -151,7 +152,7 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 			CookieDomain: "example.com", MaxPerUser: 10},
 		Redirect:   Redirect{AllowedDomains: []string{"example.com", "*.example.org"}},
 		Tokens:     Tokens{AccessTTL: 5 * time.Minute, RefreshTTL: 24 * time.Hour, ReuseGrace: 10 * time.Second},
-		Regulation: Regulation{MaxFailures: 3, Window: 5 * time.Minute, Ban: time.Hour},
+		Regulation: Regulation{MaxFailures: 3, MaxFailuresPerIP: 7, Window: 5 * time.Minute, Ban: time.Hour},
 		Server: Server{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"),
 			netip.MustParsePrefix("192.168.1.1/32"), netip.MustParsePrefix("::1/128")}, ShutdownGrace: 30 * time.Second},
 		Auth: Auth{RequireSecondFactor: true},

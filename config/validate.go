@@ -68,6 +68,9 @@ func (c *Config) problems() []problem {
 	}
 	c.Storage.check(&ck)
 	c.checkDurations(&ck)
+	if c.Regulation.MaxFailuresPerIP < 1 {
+		ck.add("regulation.max_failures_per_ip", "\"%d\": must be at least 1", c.Regulation.MaxFailuresPerIP)
+	}
 	if c.Regulation.MaxFailures < 1 {
 		ck.add("regulation.max_failures", "\"%d\": must be at least 1", c.Regulation.MaxFailures)
 	}

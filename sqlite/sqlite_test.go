@@ -40,6 +40,9 @@ func stores(db *sqlite.DB) storetest.Stores {
 		Sessions: sqlite.NewSessionStore(db),
 		Audit:    sqlite.NewAuditStore(db),
 		Setup:    sqlite.NewSetupStore(db),
+
+		SecondFactor: sqlite.NewSecondFactorStore(db),
+		Regulation:   sqlite.NewRegulationStore(db),
 	}
 }
 

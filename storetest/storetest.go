@@ -21,6 +21,9 @@ type Stores struct {
 	Sessions lacop.SessionStore
 	Audit    lacop.AuditStore
 	Setup    lacop.SetupStore
+
+	SecondFactor lacop.SecondFactorStore
+	Regulation   lacop.RegulationStore
 }
 
 // Run runs every contract test against stores made by open. open is called
@@ -32,6 +35,8 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("SessionsConcurrent", func(t *testing.T) { testSessionsConcurrent(t, open) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Setup", func(t *testing.T) { testSetup(t, open) })
+	t.Run("SecondFactor", func(t *testing.T) { testSecondFactor(t, open) })
+	t.Run("Regulation", func(t *testing.T) { testRegulation(t, open) })
 }
 
 // base is the fixed instant fixtures are built around. It is far from now

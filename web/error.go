@@ -2,8 +2,11 @@ package web
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/auth"
@@ -36,6 +39,9 @@ var statuses = map[string]int{
 	codeTooLarge:              http.StatusRequestEntityTooLarge,
 	lacop.EWEAKPASSWORD:       http.StatusUnprocessableEntity,
 	lacop.ETOOMANYATTEMPTS:    http.StatusTooManyRequests,
+	lacop.EINVALIDCODE:        http.StatusUnauthorized,
+	lacop.ESECONDFACTOR:       http.StatusUnauthorized,
+	lacop.EENROLREQUIRED:      http.StatusForbidden,
 	lacop.EINTERNAL:           http.StatusInternalServerError,
 	lacop.EUNAVAILABLE:        http.StatusServiceUnavailable,
 }
@@ -60,7 +66,11 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	if status >= 500 {
 		s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
 	}
-	if code == lacop.EUNAVAILABLE {
+	var throttled *auth.Throttled
+	switch {
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", retryAfter(throttled))
+	case code == lacop.EUNAVAILABLE:
 		w.Header().Set("Retry-After", "5")
 	}
 	if isAPI(r) || strings.Contains(r.Header.Get("Accept"), "application/json") {
@@ -93,4 +103,10 @@ func (s *Server) notFound(mux *http.ServeMux) http.HandlerFunc {
 		}
 		s.error(w, r, errNotFound)
 	}
+}
+
+// retryAfter is the Retry-After value for a throttled attempt: whole
+// seconds until the ban ends, at least 1.
+func retryAfter(t *auth.Throttled) string {
+	return strconv.Itoa(max(1, int(math.Ceil(time.Until(t.Until).Seconds()))))
 }

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/lacop/lacop"
@@ -49,7 +51,7 @@ func (s *Server) handleLoginAPI(w http.ResponseWriter, r *http.Request) {
 	s.setSessionCookie(w, in.Secret, in.Session)
 	s.json(w, http.StatusOK, map[string]any{
 		"user":                 newUserJSON(in.User),
-		"secondFactorRequired": false,
+		"secondFactorRequired": in.SecondFactorRequired,
 		"redirect":             s.redirects.Target(req.TargetURL, "/"),
 	})
 }
@@ -115,9 +117,15 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		Client:     s.client(r),
 	})
 	if err != nil {
-		if lacop.ErrorCode(err) != lacop.EINVALIDCREDENTIALS {
+		switch lacop.ErrorCode(err) {
+		case lacop.EINVALIDCREDENTIALS, lacop.ETOOMANYATTEMPTS:
+		default:
 			s.error(w, r, err)
 			return
+		}
+		var throttled *auth.Throttled
+		if errors.As(err, &throttled) {
+			w.Header().Set("Retry-After", retryAfter(throttled))
 		}
 		s.render(w, r, errorStatus(err), "login.html", pageData{
 			Title: "Sign in", Error: lacop.ErrorMessage(err),
@@ -126,6 +134,10 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setSessionCookie(w, in.Secret, in.Session)
+	if in.SecondFactorRequired {
+		seeOther(w, "/login/second-factor?rd="+url.QueryEscape(rd))
+		return
+	}
 	seeOther(w, s.redirects.Target(rd, "/"))
 }
 

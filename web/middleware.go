@@ -59,9 +59,21 @@ func (s *Server) authenticate(r *http.Request) (*auth.Identity, error) {
 	return s.auth.Authenticate(r.Context(), secret, s.client(r))
 }
 
-// apiSession runs h only for requests with a live session; others get 401
-// unauthenticated (503 if the store cannot answer: never let through).
+// apiSession runs h only for requests with a live, fully signed-in
+// session; others get 401 unauthenticated (503 if the store cannot answer:
+// never let through), and a half-signed-in one 401 second_factor_required.
 func (s *Server) apiSession(h http.HandlerFunc) http.HandlerFunc {
+	return s.apiStep(auth.StepNone, h)
+}
+
+var (
+	errSecondFactorRequired = lacop.Errorf(lacop.ESECONDFACTOR, "Enter your second-factor code first.")
+	errEnrolRequired        = lacop.Errorf(lacop.EENROLREQUIRED, "Set up a second factor first.")
+)
+
+// apiStep is apiSession that also admits sessions owing the given step, for
+// the few endpoints that complete it.
+func (s *Server) apiStep(allow auth.Step, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
 		id, err := s.authenticate(r)
@@ -72,31 +84,57 @@ func (s *Server) apiSession(h http.HandlerFunc) http.HandlerFunc {
 			s.error(w, r, err)
 			return
 		}
+		switch step := s.auth.Pending(id); {
+		case step == auth.StepNone || step == allow:
+		case step == auth.StepSecondFactor:
+			s.error(w, r, errSecondFactorRequired)
+			return
+		default:
+			s.error(w, r, errEnrolRequired)
+			return
+		}
 		h(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
 	}
 }
 
-// pageSession runs h only for requests with a live session; others are sent
-// to the login page, which then brings them back here.
+// pageSession runs h only for requests with a live, fully signed-in session;
+// others are sent to the login page (or to the step they owe), which then
+// brings them back here.
 func (s *Server) pageSession(h http.HandlerFunc) http.HandlerFunc {
+	return s.pageStep(auth.StepNone, h)
+}
+
+// pageStep is pageSession that also admits sessions owing the given step.
+func (s *Server) pageStep(allow auth.Step, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
+		rd := url.QueryEscape(r.URL.RequestURI())
 		id, err := s.authenticate(r)
 		switch {
 		case errors.Is(err, auth.ErrSessionExpired):
 			s.clearSessionCookie(w)
-			seeOther(w, "/login?expired=1&rd="+url.QueryEscape(r.URL.RequestURI()))
+			seeOther(w, "/login?expired=1&rd="+rd)
+			return
 		case lacop.ErrorCode(err) == lacop.EUNAUTHENTICATED && s.sessionSecret(r) != "":
 			// A cookie for a session that no longer exists: ended elsewhere
 			// or swept after expiry. Drop it and say so.
 			s.clearSessionCookie(w)
-			seeOther(w, "/login?ended=1&rd="+url.QueryEscape(r.URL.RequestURI()))
+			seeOther(w, "/login?ended=1&rd="+rd)
+			return
 		case lacop.ErrorCode(err) == lacop.EUNAUTHENTICATED:
-			seeOther(w, "/login?rd="+url.QueryEscape(r.URL.RequestURI()))
+			seeOther(w, "/login?rd="+rd)
+			return
 		case err != nil:
 			s.error(w, r, err)
-		default:
+			return
+		}
+		switch step := s.auth.Pending(id); {
+		case step == auth.StepNone || step == allow:
 			h(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+		case step == auth.StepSecondFactor:
+			seeOther(w, "/login/second-factor?rd="+rd)
+		default:
+			seeOther(w, "/security?enrol=1")
 		}
 	}
 }

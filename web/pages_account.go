@@ -15,6 +15,7 @@ var notices = map[string]string{
 	"password": "Your password is changed. Every other session has ended.",
 	"email":    "Your email address is changed. Every other session has ended.",
 	"concern":  "Thank you. Every other session has ended, and your administrators have been told.",
+	"totp_off": "Two-step sign-in is off. Every other session has ended.",
 }
 
 // handleSessionsPage lists the person's sessions with a button to end each.
@@ -75,7 +76,20 @@ func (s *Server) finishPageEvent(w http.ResponseWriter, out *auth.Outcome, id *a
 // handleSecurityPage shows the forms that change the password or email and
 // report a concern, each saying what it will end.
 func (s *Server) handleSecurityPage(w http.ResponseWriter, r *http.Request) {
-	s.renderSecurity(w, r, http.StatusOK, pageData{Notice: notices[r.URL.Query().Get("done")]})
+	data := pageData{Notice: notices[r.URL.Query().Get("done")]}
+	if s.auth.Pending(identity(r)) == auth.StepEnrol {
+		data.Notice = "Set up two-step sign-in to continue: your organisation requires it."
+	}
+	s.renderSecurity(w, r, http.StatusOK, data)
+}
+
+// securityView is what /security shows besides the forms.
+type securityView struct {
+	Others       int  // other sessions a change would end
+	TOTP         bool // the second factor is on
+	RecoveryLeft int
+	// Extra is an enrolment in progress (totpView) or fresh recovery codes.
+	Extra any
 }
 
 // renderSecurity shows /security with the number of other sessions each
@@ -86,7 +100,16 @@ func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, status i
 		s.error(w, r, err)
 		return
 	}
-	data.Title, data.Identity, data.Data = "Security", identity(r), len(views)-1
+	id := identity(r)
+	left := 0
+	if id.User.HasTOTP() {
+		if left, err = s.auth.RecoveryCodesLeft(r.Context(), id.User.ID); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	data.Title, data.Identity = "Security", id
+	data.Data = securityView{Others: len(views) - 1, TOTP: id.User.HasTOTP(), RecoveryLeft: left, Extra: data.Data}
 	s.render(w, r, status, "security.html", data)
 }
 

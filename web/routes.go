@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+
+	"github.com/lacop/lacop/auth"
 )
 
 // routes lists every route lacop serves.
@@ -20,6 +22,15 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /setup", s.handleSetupPage)
 	mux.HandleFunc("POST /setup", s.handleSetupSubmit)
 
+	// The second factor: completing a half sign-in, enrolling, turning off.
+	mux.HandleFunc("POST /api/login/second-factor", s.apiStep(auth.StepSecondFactor, s.handleSecondFactorAPI))
+	mux.HandleFunc("GET /login/second-factor", s.pageStep(auth.StepSecondFactor, s.handleSecondFactorPage))
+	mux.HandleFunc("POST /login/second-factor", s.pageStep(auth.StepSecondFactor, s.handleSecondFactorSubmit))
+	mux.HandleFunc("POST /api/account/totp", s.apiStep(auth.StepEnrol, s.handleTOTPStart))
+	mux.HandleFunc("POST /api/account/totp/confirm", s.apiStep(auth.StepEnrol, s.handleTOTPConfirm))
+	mux.HandleFunc("DELETE /api/account/totp", s.apiSession(s.handleTOTPDisable))
+	mux.HandleFunc("POST /security/totp/{action}", s.pageStep(auth.StepEnrol, s.handleSecurityTOTPSubmit))
+
 	// Signed-in API and pages.
 	mux.HandleFunc("GET /api/me", s.apiSession(s.handleMe))
 	mux.HandleFunc("GET /api/events", s.apiSession(s.handleEvents))
@@ -34,9 +45,12 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /sessions", s.pageSession(s.handleSessionsPage))
 	mux.HandleFunc("POST /sessions/{id}/end", s.pageSession(s.handleSessionEndSubmit))
 	mux.HandleFunc("POST /sessions/end-all", s.pageSession(s.handleSignOutEverywhereSubmit))
-	mux.HandleFunc("GET /security", s.pageSession(s.handleSecurityPage))
+	mux.HandleFunc("GET /security", s.pageStep(auth.StepEnrol, s.handleSecurityPage))
 	mux.HandleFunc("POST /security/{form}", s.pageSession(s.handleSecuritySubmit))
 	mux.HandleFunc("GET /activity", s.pageSession(s.handleActivityPage))
+
+	// Administration.
+	mux.HandleFunc("DELETE /api/admin/users/{id}/totp", s.apiAdmin(s.handleAdminResetTOTP))
 
 	// Help, readable signed in or not.
 	mux.HandleFunc("GET /help", s.handleHelp)

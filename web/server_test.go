@@ -16,6 +16,7 @@ import (
 	"github.com/lacop/lacop/notify"
 	"github.com/lacop/lacop/password"
 	"github.com/lacop/lacop/redirect"
+	"github.com/lacop/lacop/seal"
 	"github.com/lacop/lacop/sqlite"
 )
 
@@ -28,9 +29,13 @@ func newTestServer(t *testing.T) (*Server, *sqlite.DB, *auth.Service) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := auth.NewService(auth.Config{InactivityTimeout: time.Hour, Lifetime: 2 * time.Hour, RememberMeLifetime: 3 * time.Hour},
-		sqlite.NewUserStore(db), sqlite.NewSessionStore(db), sqlite.NewAuditStore(db), sqlite.NewSetupStore(db), notify.NewLocal(),
-		password.NewHasher(password.Params{Time: 1, Memory: 8 * 1024, Threads: 1, KeyLen: 32, SaltLen: 16}, 2), logger)
+	sealer, _ := seal.New(make([]byte, seal.KeySize))
+	a := auth.NewService(auth.Config{InactivityTimeout: time.Hour, Lifetime: 2 * time.Hour, RememberMeLifetime: 3 * time.Hour,
+		Regulation: auth.Regulation{MaxFailures: 5, MaxFailuresPerIP: 20, Window: time.Minute, Ban: time.Minute}},
+		auth.Stores{Users: sqlite.NewUserStore(db), Sessions: sqlite.NewSessionStore(db), Audit: sqlite.NewAuditStore(db),
+			Setup: sqlite.NewSetupStore(db), SecondFactors: sqlite.NewSecondFactorStore(db), Regulation: sqlite.NewRegulationStore(db),
+			Notify: notify.NewLocal()},
+		password.NewHasher(password.Params{Time: 1, Memory: 8 * 1024, Threads: 1, KeyLen: 32, SaltLen: 16}, 2), sealer, logger)
 	pub, _ := url.Parse("http://127.0.0.1:9440")
 	rp, _ := redirect.New(pub.String(), nil)
 	s, err := NewServer(Config{PublicURL: pub}, a, rp, db.Ping, logger)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/lacop/lacop/auth"
 	"github.com/lacop/lacop/config"
 	"github.com/lacop/lacop/password"
+	"github.com/lacop/lacop/seal"
 	"github.com/lacop/lacop/sqlite"
 )
 
@@ -128,13 +130,31 @@ func (m *Main) Open(cmd *cobra.Command) error {
 	}
 	m.DB = db
 	m.Notifier = sqlite.NewNotifier(db, m.Logger)
+	key, err := seal.LoadOrCreateKey(filepath.Join(m.Config.DataDir, "secret.key"))
+	if err != nil {
+		return err
+	}
+	sealer, err := seal.New(key)
+	if err != nil {
+		return err
+	}
+	cfg := m.Config
 	m.Auth = auth.NewService(auth.Config{
-		InactivityTimeout:  m.Config.Session.InactivityTimeout,
-		Lifetime:           m.Config.Session.Lifetime,
-		RememberMeLifetime: m.Config.Session.RememberMeLifetime,
-		MaxPerUser:         m.Config.Session.MaxPerUser,
-	}, sqlite.NewUserStore(db), sqlite.NewSessionStore(db), sqlite.NewAuditStore(db), sqlite.NewSetupStore(db),
-		m.Notifier, password.NewHasher(password.DefaultParams(), 0), m.Logger)
+		InactivityTimeout:   cfg.Session.InactivityTimeout,
+		Lifetime:            cfg.Session.Lifetime,
+		RememberMeLifetime:  cfg.Session.RememberMeLifetime,
+		MaxPerUser:          cfg.Session.MaxPerUser,
+		RequireSecondFactor: cfg.Auth.RequireSecondFactor,
+		Issuer:              issuer(cfg.PublicURL),
+		Regulation: auth.Regulation{
+			MaxFailures: cfg.Regulation.MaxFailures, MaxFailuresPerIP: cfg.Regulation.MaxFailuresPerIP,
+			Window: cfg.Regulation.Window, Ban: cfg.Regulation.Ban,
+		},
+	}, auth.Stores{
+		Users: sqlite.NewUserStore(db), Sessions: sqlite.NewSessionStore(db), Audit: sqlite.NewAuditStore(db),
+		Setup: sqlite.NewSetupStore(db), SecondFactors: sqlite.NewSecondFactorStore(db),
+		Regulation: sqlite.NewRegulationStore(db), Notify: m.Notifier,
+	}, password.NewHasher(password.DefaultParams(), 0), sealer, m.Logger)
 	return nil
 }
 
@@ -165,6 +185,14 @@ func prepareDataDir(dir string) error {
 		return fmt.Errorf("data directory %s cannot be read: %w", dir, err)
 	}
 	return nil
+}
+
+// issuer names this portal in authenticator apps: "lacop (auth.example.com)".
+func issuer(publicURL string) string {
+	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
+		return "lacop (" + u.Hostname() + ")"
+	}
+	return "lacop"
 }
 
 func newLogger(w io.Writer, cfg config.Log) *slog.Logger {

@@ -99,7 +99,8 @@ func (m *Main) Run(ctx context.Context) error {
 	return nil
 }
 
-// sweep removes expired sessions periodically, recording each as expired.
+// sweep removes expired sessions periodically, recording each as expired,
+// and drops regulation counts and bans that no longer matter.
 func (m *Main) sweep(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -112,6 +113,9 @@ func (m *Main) sweep(ctx context.Context) {
 				m.Logger.Warn("sweep expired sessions", "err", err)
 			} else if n > 0 {
 				m.Logger.Debug("swept expired sessions", "count", n)
+			}
+			if err := m.Auth.PruneRegulation(ctx); err != nil {
+				m.Logger.Warn("prune regulation", "err", err)
 			}
 		}
 	}

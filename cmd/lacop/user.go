@@ -13,7 +13,7 @@ import (
 
 func (m *Main) userCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage users"}
-	cmd.AddCommand(m.userAddCommand(), m.userPasswdCommand(), m.userDisableCommand())
+	cmd.AddCommand(m.userAddCommand(), m.userPasswdCommand(), m.userDisableCommand(), m.userResetTOTPCommand())
 	return cmd
 }
 
@@ -111,6 +111,28 @@ func (m *Main) userDisableCommand() *cobra.Command {
 				return userError(err)
 			}
 			fmt.Fprintf(m.Stdout, "disabled %s; every session of that user has ended\n", u.Email)
+			return nil
+		},
+	}
+}
+
+func (m *Main) userResetTOTPCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "reset-2fa EMAIL",
+		Short: "Remove a user's second factor and end every session of that user",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := m.Open(cmd); err != nil {
+				return err
+			}
+			u, err := m.userByEmail(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if err := m.Auth.ResetTOTP(cmd.Context(), u.ID, "", cliClient); err != nil {
+				return userError(err)
+			}
+			fmt.Fprintf(m.Stdout, "second factor removed for %s; every session of that user has ended\n", u.Email)
 			return nil
 		},
 	}
