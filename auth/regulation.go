@@ -15,7 +15,8 @@ type Throttled struct {
 	err   *lacop.Error
 }
 
-func newThrottled(until time.Time) *Throttled {
+// NewThrottled refuses an attempt until the given time.
+func NewThrottled(until time.Time) *Throttled {
 	return &Throttled{Until: until, err: &lacop.Error{Code: lacop.ETOOMANYATTEMPTS,
 		Message: "Too many failed attempts. Please wait before trying again."}}
 }
@@ -60,7 +61,7 @@ func (s *Service) checkBans(ctx context.Context, keys []string) error {
 		}
 	}
 	if !until.IsZero() {
-		return newThrottled(until)
+		return NewThrottled(until)
 	}
 	return nil
 }

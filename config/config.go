@@ -87,6 +87,11 @@ type Regulation struct {
 	MaxFailuresPerIP int           `yaml:"max_failures_per_ip"`
 	Window           time.Duration `yaml:"window"`
 	Ban              time.Duration `yaml:"ban"`
+	// MaxUnknownCookies is how many session cookies naming no session one
+	// address may send in a minute before its cookies are refused (429) for
+	// a minute. Nobody guesses a 256-bit secret; this keeps a flood of
+	// tries from costing store lookups.
+	MaxUnknownCookies int `yaml:"max_unknown_cookies"`
 }
 
 // Server holds settings of the HTTP server itself.
@@ -143,10 +148,11 @@ func Default() Config {
 			RefreshTTL: 720 * time.Hour,
 		},
 		Regulation: Regulation{
-			MaxFailures:      5,
-			MaxFailuresPerIP: 20,
-			Window:           10 * time.Minute,
-			Ban:              15 * time.Minute,
+			MaxFailures:       5,
+			MaxFailuresPerIP:  20,
+			MaxUnknownCookies: 300,
+			Window:            10 * time.Minute,
+			Ban:               15 * time.Minute,
 		},
 		Server:        Server{ShutdownGrace: 10 * time.Second},
 		AccessControl: AccessControl{DefaultPolicy: PolicyOneFactor},

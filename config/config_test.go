@@ -49,7 +49,7 @@ func TestDefault(t *testing.T) {
 			RememberMeLifetime: 720 * time.Hour,
 		},
 		Tokens:        Tokens{AccessTTL: 15 * time.Minute, RefreshTTL: 720 * time.Hour},
-		Regulation:    Regulation{MaxFailures: 5, MaxFailuresPerIP: 20, Window: 10 * time.Minute, Ban: 15 * time.Minute},
+		Regulation:    Regulation{MaxFailures: 5, MaxFailuresPerIP: 20, Window: 10 * time.Minute, Ban: 15 * time.Minute, MaxUnknownCookies: 300},
 		Server:        Server{ShutdownGrace: 10 * time.Second},
 		AccessControl: AccessControl{DefaultPolicy: "one_factor"},
 		Log:           Log{Level: "info", Format: "text"},
@@ -76,6 +76,7 @@ func TestKeys(t *testing.T) {
 		"redirect.allowed_domains",
 		"tokens.access_ttl", "tokens.refresh_ttl", "tokens.reuse_grace",
 		"regulation.max_failures", "regulation.max_failures_per_ip", "regulation.window", "regulation.ban",
+		"regulation.max_unknown_cookies",
 		"server.trusted_proxies", "server.shutdown_grace",
 		"auth.require_second_factor",
 		"access_control.default_policy", "access_control.rules",
@@ -123,6 +124,7 @@ regulation:
   max_failures_per_ip: 7
   window: 5m
   ban: 1h
+  max_unknown_cookies: 50
 server:
   trusted_proxies: [10.0.0.0/8, 192.168.1.1, "::1"]
   shutdown_grace: 30s
@@ -152,7 +154,7 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 			CookieDomain: "example.com", MaxPerUser: 10},
 		Redirect:   Redirect{AllowedDomains: []string{"example.com", "*.example.org"}},
 		Tokens:     Tokens{AccessTTL: 5 * time.Minute, RefreshTTL: 24 * time.Hour, ReuseGrace: 10 * time.Second},
-		Regulation: Regulation{MaxFailures: 3, MaxFailuresPerIP: 7, Window: 5 * time.Minute, Ban: time.Hour},
+		Regulation: Regulation{MaxFailures: 3, MaxFailuresPerIP: 7, Window: 5 * time.Minute, Ban: time.Hour, MaxUnknownCookies: 50},
 		Server: Server{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"),
 			netip.MustParsePrefix("192.168.1.1/32"), netip.MustParsePrefix("::1/128")}, ShutdownGrace: 30 * time.Second},
 		Auth: Auth{RequireSecondFactor: true},

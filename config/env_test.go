@@ -148,6 +148,7 @@ func TestEveryKeyHasAnEnvVar(t *testing.T) {
 		"tokens.reuse_grace":             "1m",
 		"regulation.max_failures":        "1",
 		"regulation.max_failures_per_ip": "9",
+		"regulation.max_unknown_cookies": "11",
 		"regulation.window":              "1s",
 		"regulation.ban":                 "1s",
 		"server.trusted_proxies":         "::1",

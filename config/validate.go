@@ -68,6 +68,9 @@ func (c *Config) problems() []problem {
 	}
 	c.Storage.check(&ck)
 	c.checkDurations(&ck)
+	if c.Regulation.MaxUnknownCookies < 1 {
+		ck.add("regulation.max_unknown_cookies", "\"%d\": must be at least 1", c.Regulation.MaxUnknownCookies)
+	}
 	if c.Regulation.MaxFailuresPerIP < 1 {
 		ck.add("regulation.max_failures_per_ip", "\"%d\": must be at least 1", c.Regulation.MaxFailuresPerIP)
 	}

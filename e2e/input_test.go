@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -84,4 +85,28 @@ func TestAnonymousGetsNoCookie(t *testing.T) {
 	if lines := p.sessionLines(); len(lines) != 0 {
 		t.Errorf("anonymous requests created sessions: %q", lines)
 	}
+}
+
+// TestUnknownCookiesThrottled: an address that keeps sending session
+// cookies naming no session gets 429 for its cookies, while sign-in and
+// anonymous requests still work.
+func TestUnknownCookiesThrottled(t *testing.T) {
+	p := startPortal(t, "regulation:\n  max_unknown_cookies: 5\n")
+	p.addUser("gus@example.com")
+	for i := 0; i < 5; i++ {
+		if got := p.meStatus(fmt.Sprintf("%043d", i)); got != http.StatusUnauthorized {
+			t.Fatalf("unknown cookie %d: /api/me = %d; want 401", i, got)
+		}
+	}
+	res := p.do(request{method: "GET", path: "/api/me", cookie: strings.Repeat("x", 43)})
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
+		t.Errorf("6th unknown cookie: /api/me = %d, Retry-After %q; want 429 with Retry-After", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	if body := res.json(t); body["error"] != "too_many_attempts" {
+		t.Errorf("6th unknown cookie: error %v; want too_many_attempts", body["error"])
+	}
+	if got := p.do(request{method: "GET", path: "/healthz"}).StatusCode; got != http.StatusOK {
+		t.Errorf("anonymous request from the throttled address = %d; want 200", got)
+	}
+	p.login("gus@example.com") // signing in needs no cookie and still works
 }

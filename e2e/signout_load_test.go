@@ -12,7 +12,7 @@ import (
 // requests in flight when a sixth signs out everywhere; no request sent
 // after the answer may succeed, on any of the sessions, in any trial.
 func TestSignOutEverywhereUnderLoad(t *testing.T) {
-	p := startPortal(t, "")
+	p := startPortal(t, hammerConfig)
 	p.addUser("busy@example.com")
 	p.addUser("calm@example.com")
 	p.client.Transport = &http.Transport{MaxIdleConnsPerHost: 128}

@@ -56,7 +56,15 @@ func (s *Server) authenticate(r *http.Request) (*auth.Identity, error) {
 	if secret == "" {
 		return nil, lacop.Errorf(lacop.EUNAUTHENTICATED, "You are not signed in.")
 	}
-	return s.auth.Authenticate(r.Context(), secret, s.client(r))
+	c := s.client(r)
+	if until, blocked := s.guesses.blocked(c.IP); blocked {
+		return nil, auth.NewThrottled(until)
+	}
+	id, err := s.auth.Authenticate(r.Context(), secret, c)
+	if lacop.ErrorCode(err) == lacop.EUNAUTHENTICATED && !errors.Is(err, auth.ErrSessionExpired) && s.guesses.miss(c.IP) {
+		s.logger.Warn("too many unknown session cookies; refusing cookies from this address", "ip", c.IP)
+	}
+	return id, err
 }
 
 // apiSession runs h only for requests with a live, fully signed-in

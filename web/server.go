@@ -30,6 +30,9 @@ type Config struct {
 	// AllowedDomains are the redirect domains, also allowed as form targets
 	// in the content security policy.
 	AllowedDomains []string
+	// MaxUnknownCookies is how many unknown session cookies one address may
+	// send per minute before its cookies are refused for a minute.
+	MaxUnknownCookies int
 }
 
 // Server serves lacop over HTTP.
@@ -47,6 +50,9 @@ type Server struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 
+	// guesses throttles addresses that keep sending unknown session cookies.
+	guesses *guessLimiter
+
 	cookieName string
 	csp        string
 	pages      map[string]*template.Template
@@ -59,6 +65,7 @@ func NewServer(cfg Config, a *auth.Service, redirects *redirect.Policy, ready fu
 		auth: a, redirects: redirects, logger: logger, cfg: cfg, ready: ready,
 		cookieName: "__Host-lacop_session",
 		heartbeat:  15 * time.Second,
+		guesses:    newGuessLimiter(max(1, cfg.MaxUnknownCookies), time.Minute, a.Now),
 		closing:    make(chan struct{}),
 	}
 	if cfg.CookieDomain != "" {

@@ -44,10 +44,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	srv, err := web.NewServer(web.Config{
-		PublicURL:      publicURL,
-		CookieDomain:   m.Config.Session.CookieDomain,
-		TrustedProxies: m.Config.Server.TrustedProxies,
-		AllowedDomains: m.Config.Redirect.AllowedDomains,
+		PublicURL:         publicURL,
+		CookieDomain:      m.Config.Session.CookieDomain,
+		TrustedProxies:    m.Config.Server.TrustedProxies,
+		AllowedDomains:    m.Config.Redirect.AllowedDomains,
+		MaxUnknownCookies: m.Config.Regulation.MaxUnknownCookies,
 	}, m.Auth, redirects, m.DB.Ping, m.Logger)
 	if err != nil {
 		return err
