@@ -101,15 +101,21 @@ func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, status i
 		return
 	}
 	id := identity(r)
+	// Read the user afresh: a form on this page may just have changed it.
+	user, err := s.auth.Users.UserByID(r.Context(), id.User.ID)
+	if err != nil {
+		s.error(w, r, lacop.Errorf(lacop.EUNAVAILABLE, "Your account cannot be read right now."))
+		return
+	}
 	left := 0
-	if id.User.HasTOTP() {
-		if left, err = s.auth.RecoveryCodesLeft(r.Context(), id.User.ID); err != nil {
+	if user.HasTOTP() {
+		if left, err = s.auth.RecoveryCodesLeft(r.Context(), user.ID); err != nil {
 			s.error(w, r, err)
 			return
 		}
 	}
 	data.Title, data.Identity = "Security", id
-	data.Data = securityView{Others: len(views) - 1, TOTP: id.User.HasTOTP(), RecoveryLeft: left, Extra: data.Data}
+	data.Data = securityView{Others: len(views) - 1, TOTP: user.HasTOTP(), RecoveryLeft: left, Extra: data.Data}
 	s.render(w, r, status, "security.html", data)
 }
 
