@@ -52,12 +52,21 @@ type RegulationStore interface {
 	// ClearFailures forgets key's failures (after a success).
 	ClearFailures(ctx context.Context, key string) error
 
+	// ForgetFailure withdraws one failure of key recorded at at: an
+	// attempt is counted before it is checked and withdrawn if it passes.
+	ForgetFailure(ctx context.Context, key string, at time.Time) error
+
 	// Ban bans key until the given time (a later existing ban is kept).
 	Ban(ctx context.Context, key string, until time.Time) error
 
 	// BannedUntil returns when key's ban ends, or the zero time when key is
 	// not banned at now.
 	BannedUntil(ctx context.Context, key string, now time.Time) (time.Time, error)
+
+	// BanEnd returns when key's latest ban ends or ended, or the zero time
+	// when none is kept. Failures before a ban's end no longer count once
+	// it is over: a ban is served once, not again for each later attempt.
+	BanEnd(ctx context.Context, key string) (time.Time, error)
 
 	// PruneRegulation deletes failures before the cutoff and bans that ended
 	// before it, so the tables do not grow without bound.

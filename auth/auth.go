@@ -43,7 +43,8 @@ type Config struct {
 }
 
 // Regulation is how many failures within Window ban an account or a client
-// address, and for how long.
+// address, and for how long. A limit of zero sets no limit (the config
+// never allows it; tests of other things use it).
 type Regulation struct {
 	MaxFailures      int
 	MaxFailuresPerIP int

@@ -45,7 +45,8 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*SignIn, error) 
 	keys := regulationKeys(email, req.Client.IP)
 	// A banned account or address is refused before any password is
 	// checked, right or wrong.
-	if err := s.checkBans(ctx, keys); err != nil {
+	att, err := s.beginAttempt(ctx, keys)
+	if err != nil {
 		var t *Throttled
 		if errors.As(err, &t) {
 			s.recordThrottled(ctx, "", email, "password", t.Until, req.Client)
@@ -82,12 +83,12 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*SignIn, error) 
 			e.UserID = user.ID
 		}
 		s.record(ctx, e)
-		if err := s.failed(ctx, keys); err != nil {
+		if err := att.failed(ctx); err != nil {
 			return nil, err
 		}
 		return nil, errBadCredentials
 	}
-	s.succeeded(ctx, keys)
+	att.succeeded(ctx)
 
 	in, err := s.startSession(ctx, user, lacop.AuthLevelOneFactor, req.RememberMe, req.Client)
 	if err == nil {

@@ -3,6 +3,8 @@ package auth
 import (
 	"context"
 	"fmt"
+	"math"
+	"strings"
 	"time"
 
 	"github.com/lacop/lacop"
@@ -38,62 +40,115 @@ func regulationKeys(email, ip string) []string {
 	return keys
 }
 
-// limitFor is the number of failures that bans key.
+// limitFor is the number of failures that bans key; zero or less is none.
 func (s *Service) limitFor(key string) int {
-	if len(key) > 3 && key[:3] == "ip:" {
-		return s.Config.Regulation.MaxFailuresPerIP
+	n := s.Config.Regulation.MaxFailures
+	if strings.HasPrefix(key, "ip:") {
+		n = s.Config.Regulation.MaxFailuresPerIP
 	}
-	return s.Config.Regulation.MaxFailures
+	if n <= 0 {
+		return math.MaxInt
+	}
+	return n
 }
 
-// checkBans refuses the attempt if any key is banned. A store that cannot
-// answer refuses too.
-func (s *Service) checkBans(ctx context.Context, keys []string) error {
+// attempt is one sign-in or second-factor attempt, counted as a failure
+// before anything is checked. Counting first is what holds the limit under
+// a burst: when many guesses arrive at once, each sees every earlier one's
+// count, so at most the limit of them are ever checked, however long the
+// checks queue for a password-hash slot.
+type attempt struct {
+	s      *Service
+	keys   []string
+	at     time.Time
+	counts []int
+}
+
+// beginAttempt refuses the attempt if any key is banned or already at its
+// limit, and otherwise counts it as a failure until succeeded says
+// otherwise. A store that cannot answer refuses too.
+func (s *Service) beginAttempt(ctx context.Context, keys []string) (*attempt, error) {
+	ctx = context.WithoutCancel(ctx) // a client hanging up must not skip the count
 	now := s.Now()
+	// Failures count within the window, and only since the key's last ban
+	// ended: a ban served is not served again for the failures behind it.
+	since := make([]time.Time, len(keys))
 	var until time.Time
-	for _, key := range keys {
-		u, err := s.Regulation.BannedUntil(ctx, key, now)
+	for i, key := range keys {
+		end, err := s.Regulation.BanEnd(ctx, key)
 		if err != nil {
-			return unavailable("check ban", err)
+			return nil, unavailable("check ban", err)
 		}
-		if u.After(until) {
-			until = u
+		if end.After(now) && end.After(until) {
+			until = end
+		}
+		since[i] = now.Add(-s.Config.Regulation.Window)
+		if end.After(since[i]) {
+			since[i] = end
 		}
 	}
 	if !until.IsZero() {
-		return NewThrottled(until)
+		return nil, NewThrottled(until)
 	}
-	return nil
-}
-
-// failed counts a failed attempt against every key and bans those past
-// their limit within the window.
-func (s *Service) failed(ctx context.Context, keys []string) error {
-	ctx = context.WithoutCancel(ctx) // a client hanging up must not skip the count
-	now := s.Now()
+	a := &attempt{s: s, keys: keys, at: now, counts: make([]int, len(keys))}
 	if err := s.Regulation.RecordFailure(ctx, now, keys...); err != nil {
-		return unavailable("record failure", err)
+		return nil, unavailable("record failure", err)
 	}
-	for _, key := range keys {
-		n, err := s.Regulation.CountFailures(ctx, key, now.Add(-s.Config.Regulation.Window))
+	var over bool
+	for i, key := range keys {
+		n, err := s.Regulation.CountFailures(ctx, key, since[i])
 		if err != nil {
-			return unavailable("count failures", err)
+			return nil, unavailable("count failures", err)
 		}
-		if n >= s.limitFor(key) {
-			if err := s.Regulation.Ban(ctx, key, now.Add(s.Config.Regulation.Ban)); err != nil {
-				return unavailable("ban", err)
-			}
-			s.Logger.Info("regulation ban", "key", key, "failures", n, "until", now.Add(s.Config.Regulation.Ban))
+		a.counts[i] = n
+		over = over || n > s.limitFor(key)
+	}
+	if over {
+		// Others got there first: this one is refused unchecked, and the
+		// keys past their limit are banned.
+		if err := a.ban(ctx); err != nil {
+			return nil, err
 		}
+		return nil, NewThrottled(now.Add(s.Config.Regulation.Ban))
+	}
+	return a, nil
+}
+
+// ban bans every key whose count reached its limit.
+func (a *attempt) ban(ctx context.Context) error {
+	s := a.s
+	until := a.at.Add(s.Config.Regulation.Ban)
+	for i, key := range a.keys {
+		if a.counts[i] < s.limitFor(key) {
+			continue
+		}
+		if err := s.Regulation.Ban(ctx, key, until); err != nil {
+			return unavailable("ban", err)
+		}
+		s.Logger.Info("regulation ban", "key", key, "failures", a.counts[i], "until", until)
 	}
 	return nil
 }
 
-// succeeded forgets the account's failures after a success; the address's
-// count stands, so one good password cannot launder a spray of bad ones.
-func (s *Service) succeeded(ctx context.Context, keys []string) {
-	if err := s.Regulation.ClearFailures(context.WithoutCancel(ctx), keys[0]); err != nil {
+// failed confirms the attempt failed: keys that reached their limit with
+// it are banned.
+func (a *attempt) failed(ctx context.Context) error {
+	return a.ban(context.WithoutCancel(ctx))
+}
+
+// succeeded withdraws the attempt's count and forgets the account's earlier
+// failures; the address's earlier failures stand, so one good password
+// cannot launder a spray of bad ones.
+func (a *attempt) succeeded(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	s := a.s
+	if err := s.Regulation.ClearFailures(ctx, a.keys[0]); err != nil {
 		s.Logger.Warn("clear failures", "err", err)
+	}
+	for _, key := range a.keys[1:] {
+		if err := s.Regulation.ForgetFailure(ctx, key, a.at); err != nil {
+			s.Logger.Warn("forget failure", "err", err)
+		}
 	}
 }
 

@@ -58,7 +58,8 @@ func (s *Service) VerifySecondFactor(ctx context.Context, id *Identity, code, re
 		return "", lacop.Errorf(lacop.EINVALID, "This session does not need a second factor.")
 	}
 	keys := regulationKeys(id.User.Email, c.IP)
-	if err := s.checkBans(ctx, keys); err != nil {
+	att, err := s.beginAttempt(ctx, keys)
+	if err != nil {
 		var t *Throttled
 		if errors.As(err, &t) {
 			s.recordThrottled(ctx, id.User.ID, id.User.Email, "second_factor", t.Until, c)
@@ -72,12 +73,12 @@ func (s *Service) VerifySecondFactor(ctx context.Context, id *Identity, code, re
 	if !ok {
 		s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditSecondFactorFailed, UserID: id.User.ID, SessionID: id.Session.ID,
 			ActorID: id.User.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"method": method}})
-		if err := s.failed(ctx, keys); err != nil {
+		if err := att.failed(ctx); err != nil {
 			return "", err
 		}
 		return "", errInvalidCode
 	}
-	s.succeeded(ctx, keys)
+	att.succeeded(ctx)
 	secret, err := s.raise(ctx, id.Session)
 	if err != nil {
 		return "", err

@@ -59,6 +59,16 @@ func (s *RegulationStore) ClearFailures(ctx context.Context, key string) error {
 	return nil
 }
 
+// ForgetFailure implements lacop.RegulationStore.
+func (s *RegulationStore) ForgetFailure(ctx context.Context, key string, at time.Time) error {
+	_, err := s.db.write.ExecContext(ctx, `DELETE FROM regulation_failures WHERE rowid =
+		(SELECT rowid FROM regulation_failures WHERE key = ? AND time = ? LIMIT 1)`, key, ms(at))
+	if err != nil {
+		return fmt.Errorf("sqlite: forget failure: %w", err)
+	}
+	return nil
+}
+
 // Ban implements lacop.RegulationStore.
 func (s *RegulationStore) Ban(ctx context.Context, key string, until time.Time) error {
 	_, err := s.db.write.ExecContext(ctx, `INSERT INTO regulation_bans (key, until) VALUES (?, ?)
@@ -78,6 +88,18 @@ func (s *RegulationStore) BannedUntil(ctx context.Context, key string, now time.
 		return time.Time{}, nil
 	} else if err != nil {
 		return time.Time{}, fmt.Errorf("sqlite: banned until: %w", err)
+	}
+	return fromMS(until), nil
+}
+
+// BanEnd implements lacop.RegulationStore.
+func (s *RegulationStore) BanEnd(ctx context.Context, key string) (time.Time, error) {
+	var until int64
+	err := s.db.read.QueryRowContext(ctx, `SELECT until FROM regulation_bans WHERE key = ?`, key).Scan(&until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	} else if err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: ban end: %w", err)
 	}
 	return fromMS(until), nil
 }

@@ -11,6 +11,8 @@ func testRegulation(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("CountPerKey", func(t *testing.T) { testRegulationCountPerKey(t, open(t).Regulation) })
 	t.Run("Window", func(t *testing.T) { testRegulationWindow(t, open(t).Regulation) })
 	t.Run("Clear", func(t *testing.T) { testRegulationClear(t, open(t).Regulation) })
+	t.Run("Forget", func(t *testing.T) { testRegulationForget(t, open(t).Regulation) })
+	t.Run("BanEnd", func(t *testing.T) { testRegulationBanEnd(t, open(t).Regulation) })
 	t.Run("Ban", func(t *testing.T) { testRegulationBan(t, open(t).Regulation) })
 	t.Run("BanKeepsLater", func(t *testing.T) { testRegulationBanKeepsLater(t, open(t).Regulation) })
 	t.Run("Prune", func(t *testing.T) { testRegulationPrune(t, open(t).Regulation) })
@@ -105,6 +107,47 @@ func testRegulationClear(t *testing.T, s lacop.RegulationStore) {
 
 	must(t, "RecordFailure", s.RecordFailure(ctx, base.Add(time.Minute), "account:ann"))
 	wantFailures(t, s, "account:ann", since, 1)
+}
+
+func testRegulationForget(t *testing.T, s lacop.RegulationStore) {
+	ctx := t.Context()
+	since := base.Add(-time.Hour)
+	for range 3 {
+		must(t, "RecordFailure", s.RecordFailure(ctx, base, "ip:192.0.2.1"))
+	}
+	must(t, "RecordFailure", s.RecordFailure(ctx, base.Add(time.Second), "ip:192.0.2.1", "ip:192.0.2.2"))
+	// One withdrawal takes back exactly one count, at that time, of that key.
+	must(t, "ForgetFailure", s.ForgetFailure(ctx, "ip:192.0.2.1", base))
+	wantFailures(t, s, "ip:192.0.2.1", since, 3)
+	wantFailures(t, s, "ip:192.0.2.1", base.Add(time.Second), 1)
+	wantFailures(t, s, "ip:192.0.2.2", since, 1)
+	// Nothing recorded at that time: nothing changes, no error.
+	must(t, "ForgetFailure (no match)", s.ForgetFailure(ctx, "ip:192.0.2.2", base))
+	wantFailures(t, s, "ip:192.0.2.2", since, 1)
+	must(t, "ForgetFailure", s.ForgetFailure(ctx, "ip:192.0.2.1", base.Add(time.Second)))
+	wantFailures(t, s, "ip:192.0.2.1", since, 2)
+	wantFailures(t, s, "ip:192.0.2.2", since, 1)
+}
+
+func testRegulationBanEnd(t *testing.T, s lacop.RegulationStore) {
+	ctx := t.Context()
+	want := func(what, key string, w time.Time) {
+		t.Helper()
+		if got, err := s.BanEnd(ctx, key); err != nil || !got.Equal(w) {
+			t.Errorf("BanEnd(%q) %s = %v, %v; want %v, nil", key, what, got, err, w)
+		}
+	}
+	want("never banned", "account:ann", time.Time{})
+	must(t, "Ban", s.Ban(ctx, "account:ann", base.Add(time.Minute)))
+	want("while banned", "account:ann", base.Add(time.Minute))
+	must(t, "Ban (shorter)", s.Ban(ctx, "account:ann", base.Add(time.Second)))
+	want("after a shorter ban", "account:ann", base.Add(time.Minute))
+	// An ended ban is still reported, until pruned.
+	must(t, "PruneRegulation", s.PruneRegulation(ctx, base.Add(time.Minute)))
+	want("ended, not yet pruned", "account:ann", base.Add(time.Minute))
+	must(t, "PruneRegulation", s.PruneRegulation(ctx, base.Add(time.Minute+time.Millisecond)))
+	want("pruned", "account:ann", time.Time{})
+	want("other key", "account:bob", time.Time{})
 }
 
 func testRegulationBan(t *testing.T, s lacop.RegulationStore) {

@@ -145,6 +145,10 @@ func Validate(secret, code string, now time.Time, skew int) (step int64, ok bool
 		return 0, false, fmt.Errorf("totp: negative skew %d", skew)
 	}
 	code = strings.TrimSpace(code)
+	// Authenticator apps show "123 456"; people type it that way.
+	if len(code) == Digits+1 && code[Digits/2] == ' ' {
+		code = code[:Digits/2] + code[Digits/2+1:]
+	}
 	if !wellFormed(code) {
 		return 0, false, nil
 	}

@@ -236,9 +236,11 @@ func TestValidateCollision(t *testing.T) {
 	}
 }
 
-func TestValidateTrimsOuterSpace(t *testing.T) {
+// TestValidateSpaces: outer space is trimmed, and the middle space
+// authenticator apps display is accepted.
+func TestValidateSpaces(t *testing.T) {
 	now := time.Unix(59, 0)
-	for _, code := range []string{" 287082", "287082 ", "\t287082\n", "  287082  "} {
+	for _, code := range []string{" 287082", "287082 ", "\t287082\n", "  287082  ", "287 082", " 287 082 "} {
 		step, ok, err := totp.Validate(rfcSecret, code, now, 1)
 		if err != nil || !ok || step != 1 {
 			t.Errorf("Validate(rfc, %q, 59, 1) = %d, %v, %v; want 1, true, nil", code, step, ok, err)
@@ -255,8 +257,9 @@ var malformedCodes = []string{
 	"2870821", // 7 digits
 	"abcdef",
 	"28708a",
-	"28 7082", // inner spaces are not trimmed
-	"287 082",
+	"28 7082", // only the app's own grouping, "287 082", is accepted
+	"2870 82",
+	"287  082",
 	"12 34 56",
 	"١٢٣٤٥٦", // Arabic-Indic digits
 	"２８７０８２", // fullwidth digits
