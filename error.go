@@ -19,8 +19,10 @@ const (
 	EINVALIDCODE        = "invalid_code"        // a wrong or replayed second-factor code
 	ESECONDFACTOR       = "second_factor_required"
 	EENROLREQUIRED      = "second_factor_enrolment_required"
-	EUNAVAILABLE        = "unavailable" // a store cannot be reached: refuse, never allow
-	EINTERNAL           = "internal"    // a bug or an unexpected failure; details only in logs
+	EINVALIDGRANT       = "invalid_grant"          // OAuth: an unknown, spent, expired or ended refresh token
+	EUNSUPPORTEDGRANT   = "unsupported_grant_type" // OAuth: a grant lacop does not offer
+	EUNAVAILABLE        = "unavailable"            // a store cannot be reached: refuse, never allow
+	EINTERNAL           = "internal"               // a bug or an unexpected failure; details only in logs
 )
 
 // Error is a failure meant for the application's users. Code is machine

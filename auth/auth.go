@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/accesstoken"
 	"github.com/lacop/lacop/password"
 	"github.com/lacop/lacop/seal"
 )
@@ -40,6 +41,8 @@ type Config struct {
 	Issuer string
 	// Regulation bans guessing; see Regulation.
 	Regulation Regulation
+	// Tokens sets access and refresh tokens; see Tokens.
+	Tokens Tokens
 }
 
 // Regulation is how many failures within Window ban an account or a client
@@ -60,6 +63,8 @@ type Stores struct {
 	Setup         lacop.SetupStore
 	SecondFactors lacop.SecondFactorStore
 	Regulation    lacop.RegulationStore
+	Tokens        lacop.TokenStore
+	Keys          lacop.KeyStore
 	Notify        lacop.Notifier
 }
 
@@ -72,14 +77,24 @@ type Service struct {
 	Config Config
 	Logger *slog.Logger
 
+	// Access signs and verifies access tokens with the keys LoadKeys put
+	// in it.
+	Access *accesstoken.Authority
+
 	// Now and Rand are injectable so tests control time and randomness.
 	Now  func() time.Time
 	Rand io.Reader
+
+	keys keyState
 }
 
-// NewService returns a Service with the real clock and crypto/rand.
+// NewService returns a Service with the real clock and crypto/rand. Call
+// LoadKeys before issuing or verifying access tokens.
 func NewService(cfg Config, st Stores, hasher *password.Hasher, sealer *seal.Sealer, logger *slog.Logger) *Service {
-	return &Service{Stores: st, Passwords: hasher, Sealer: sealer, Config: cfg, Logger: logger, Now: time.Now, Rand: rand.Reader}
+	s := &Service{Stores: st, Passwords: hasher, Sealer: sealer, Config: cfg, Logger: logger, Now: time.Now, Rand: rand.Reader}
+	s.Access = accesstoken.New(accesstoken.Options{Issuer: cfg.Tokens.URL, Audience: cfg.Tokens.URL,
+		Now: func() time.Time { return s.Now() }})
+	return s
 }
 
 // Client describes where a request came from, for sessions and audit events.
@@ -97,6 +112,9 @@ const ViaCLI = "cli"
 type Identity struct {
 	User    *lacop.User
 	Session *lacop.Session
+	// Bearer says the identity came from an access token: Session then
+	// holds only what the token says (see AuthenticateBearer).
+	Bearer bool
 }
 
 // secretLen is the byte length of session secrets: 32 bytes, 43 characters
@@ -238,9 +256,14 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("auth: sweep: %w", err)
 	}
-	for _, sess := range ended {
+	ids := make([]string, len(ended))
+	for i, sess := range ended {
+		ids[i] = sess.ID
 		s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditSessionExpired, UserID: sess.UserID, SessionID: sess.ID,
 			Detail: map[string]string{"reason": string(ReasonExpired)}})
+	}
+	if err := s.endTokens(ctx, false, "", ids...); err != nil {
+		return len(ended), fmt.Errorf("auth: sweep: %w", err)
 	}
 	return len(ended), nil
 }

@@ -27,12 +27,17 @@ func benchService(b *testing.B, hasher *password.Hasher) *auth.Service {
 	b.Cleanup(func() { db.Close() })
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sealer, _ := seal.New(make([]byte, seal.KeySize))
-	return auth.NewService(auth.Config{InactivityTimeout: time.Hour, Lifetime: 2 * time.Hour, RememberMeLifetime: 3 * time.Hour,
-		Regulation: auth.Regulation{MaxFailures: 5, MaxFailuresPerIP: 20, Window: time.Minute, Ban: time.Minute}},
+	svc := auth.NewService(auth.Config{InactivityTimeout: time.Hour, Lifetime: 2 * time.Hour, RememberMeLifetime: 3 * time.Hour,
+		Regulation: auth.Regulation{MaxFailures: 5, MaxFailuresPerIP: 20, Window: time.Minute, Ban: time.Minute},
+		Tokens:     auth.Tokens{URL: "https://auth.example.com", AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour}},
 		auth.Stores{Users: sqlite.NewUserStore(db), Sessions: sqlite.NewSessionStore(db), Audit: sqlite.NewAuditStore(db),
 			Setup: sqlite.NewSetupStore(db), SecondFactors: sqlite.NewSecondFactorStore(db), Regulation: sqlite.NewRegulationStore(db),
-			Notify: sqlite.NewNotifier(db, logger)},
+			Tokens: sqlite.NewTokenStore(db), Keys: sqlite.NewKeyStore(db), Notify: sqlite.NewNotifier(db, logger)},
 		hasher, sealer, logger)
+	if err := svc.LoadKeys(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return svc
 }
 
 // BenchmarkLoginThroughput signs in as fast as parallel clients can, with

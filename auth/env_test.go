@@ -29,6 +29,7 @@ var defaultConfig = auth.Config{
 	Lifetime:           12 * time.Hour,
 	RememberMeLifetime: 720 * time.Hour,
 	Regulation:         auth.Regulation{MaxFailures: 5, MaxFailuresPerIP: 20, Window: 10 * time.Minute, Ban: 15 * time.Minute},
+	Tokens:             auth.Tokens{URL: "https://auth.example.com", AccessTTL: 15 * time.Minute, RefreshTTL: 720 * time.Hour},
 }
 
 // fastParams make argon2id cheap: the auth package does not depend on the
@@ -129,9 +130,13 @@ func newEnvParams(t testing.TB, cfg auth.Config, p password.Params) *env {
 		t.Fatal(err)
 	}
 	e.svc = auth.NewService(cfg, auth.Stores{Users: e.users, Sessions: e.sessions, Audit: e.audit, Setup: e.setup,
-		SecondFactors: sqlite.NewSecondFactorStore(db), Regulation: sqlite.NewRegulationStore(db), Notify: notify.NewLocal()},
+		SecondFactors: sqlite.NewSecondFactorStore(db), Regulation: sqlite.NewRegulationStore(db),
+		Tokens: sqlite.NewTokenStore(db), Keys: sqlite.NewKeyStore(db), Notify: notify.NewLocal()},
 		password.NewHasher(p, 2), sealer, logger)
 	e.svc.Now = e.clock.Now
+	if err := e.svc.LoadKeys(ctx); err != nil {
+		t.Fatalf("LoadKeys: %v", err)
+	}
 	return e
 }
 

@@ -138,9 +138,20 @@ func (s *Service) end(ctx context.Context, reason Reason, userID string, current
 		}
 		out.Ended = list
 	}
-	for _, sess := range out.Ended {
+	ids := make([]string, len(out.Ended))
+	for i, sess := range out.Ended {
+		ids[i] = sess.ID
 		if current != nil && sess.ID == current.ID {
 			out.CurrentEnded = true
+		}
+	}
+	// Tokens end after their sessions: a token being issued meanwhile is
+	// written before its session is read back (confirmTokens), so either
+	// this sees it or it sees the session gone. Events that bump the
+	// version end every token of the user, the current session's included.
+	if r.bumpTokenVersion || len(ids) > 0 {
+		if err := s.endTokens(ctx, r.bumpTokenVersion, userID, ids...); err != nil {
+			return nil, err
 		}
 	}
 

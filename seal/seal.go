@@ -7,6 +7,8 @@ package seal
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -26,7 +28,8 @@ var ErrOpen = errors.New("seal: cannot open sealed value")
 
 // Sealer seals and opens values with one key.
 type Sealer struct {
-	aead cipher.AEAD
+	aead   cipher.AEAD
+	macKey []byte
 }
 
 // New returns a Sealer for a 32-byte key.
@@ -42,7 +45,18 @@ func New(key []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
-	return &Sealer{aead: aead}, nil
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("lacop seal: mac key"))
+	return &Sealer{aead: aead, macKey: m.Sum(nil)}, nil
+}
+
+// MAC returns HMAC-SHA256 of data under a key derived from the sealing key.
+// It derives values only the holder of the key file can compute, such as
+// the successor of a refresh token, without storing them.
+func (s *Sealer) MAC(data []byte) []byte {
+	m := hmac.New(sha256.New, s.macKey)
+	m.Write(data)
+	return m.Sum(nil)
 }
 
 // Seal encrypts plain. additional binds the value to its owner (the user

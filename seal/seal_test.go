@@ -89,3 +89,20 @@ func TestLoadOrCreateKey(t *testing.T) {
 		t.Errorf("a bad key file was replaced: %q", got)
 	}
 }
+
+func TestMAC(t *testing.T) {
+	a := newSealer(t)
+	b, err := New(bytes.Repeat([]byte{8}, KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, again := a.MAC([]byte("x")), a.MAC([]byte("x")); !bytes.Equal(got, again) || len(got) != 32 {
+		t.Errorf("MAC not stable: %x, %x", got, again)
+	}
+	if bytes.Equal(a.MAC([]byte("x")), a.MAC([]byte("y"))) {
+		t.Error("MAC of different data is equal")
+	}
+	if bytes.Equal(a.MAC([]byte("x")), b.MAC([]byte("x"))) {
+		t.Error("MAC under different keys is equal")
+	}
+}

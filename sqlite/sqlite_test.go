@@ -43,6 +43,8 @@ func stores(db *sqlite.DB) storetest.Stores {
 
 		SecondFactor: sqlite.NewSecondFactorStore(db),
 		Regulation:   sqlite.NewRegulationStore(db),
+		Tokens:       sqlite.NewTokenStore(db),
+		Keys:         sqlite.NewKeyStore(db),
 	}
 }
 

@@ -24,6 +24,8 @@ type Stores struct {
 
 	SecondFactor lacop.SecondFactorStore
 	Regulation   lacop.RegulationStore
+	Tokens       lacop.TokenStore
+	Keys         lacop.KeyStore
 }
 
 // Run runs every contract test against stores made by open. open is called
@@ -37,6 +39,8 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("Setup", func(t *testing.T) { testSetup(t, open) })
 	t.Run("SecondFactor", func(t *testing.T) { testSecondFactor(t, open) })
 	t.Run("Regulation", func(t *testing.T) { testRegulation(t, open) })
+	t.Run("Tokens", func(t *testing.T) { testTokens(t, open) })
+	t.Run("Keys", func(t *testing.T) { testKeys(t, open(t).Keys) })
 }
 
 // base is the fixed instant fixtures are built around. It is far from now

@@ -42,6 +42,8 @@ var statuses = map[string]int{
 	lacop.EINVALIDCODE:        http.StatusUnauthorized,
 	lacop.ESECONDFACTOR:       http.StatusUnauthorized,
 	lacop.EENROLREQUIRED:      http.StatusForbidden,
+	lacop.EINVALIDGRANT:       http.StatusBadRequest,
+	lacop.EUNSUPPORTEDGRANT:   http.StatusBadRequest,
 	lacop.EINTERNAL:           http.StatusInternalServerError,
 	lacop.EUNAVAILABLE:        http.StatusServiceUnavailable,
 }

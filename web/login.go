@@ -153,11 +153,16 @@ type sessionJSON struct {
 // handleMe tells the caller who they are and about their session.
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	id := identity(r)
+	sess, err := s.auth.SessionOf(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	s.json(w, http.StatusOK, map[string]any{
 		"user": newUserJSON(id.User),
 		"session": sessionJSON{
-			ID: id.Session.ID, AuthLevel: id.Session.AuthLevel, CreatedAt: id.Session.CreatedAt,
-			LastActiveAt: id.Session.LastActiveAt, ExpiresAt: s.auth.SessionExpiry(id.Session),
+			ID: sess.ID, AuthLevel: sess.AuthLevel, CreatedAt: sess.CreatedAt,
+			LastActiveAt: sess.LastActiveAt, ExpiresAt: s.auth.SessionExpiry(sess),
 		},
 	})
 }

@@ -32,7 +32,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /security/totp/{action}", s.pageStep(auth.StepEnrol, s.handleSecurityTOTPSubmit))
 
 	// Signed-in API and pages.
-	mux.HandleFunc("GET /api/me", s.apiSession(s.handleMe))
+	mux.HandleFunc("GET /api/me", s.apiSessionOrBearer(s.handleMe))
 	mux.HandleFunc("GET /api/events", s.apiSession(s.handleEvents))
 	mux.HandleFunc("GET /api/sessions", s.apiSession(s.handleSessionsList))
 	mux.HandleFunc("DELETE /api/sessions/{id}", s.apiSession(s.handleSessionDelete))
@@ -48,6 +48,13 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /security", s.pageStep(auth.StepEnrol, s.handleSecurityPage))
 	mux.HandleFunc("POST /security/{form}", s.pageSession(s.handleSecuritySubmit))
 	mux.HandleFunc("GET /activity", s.pageSession(s.handleActivityPage))
+
+	// Tokens for apps: issued to a session, rotated, revoked, verified
+	// with the published keys.
+	mux.HandleFunc("POST /api/tokens", s.apiSession(s.handleTokensIssue))
+	mux.HandleFunc("POST /oauth/token", s.handleOAuthToken)
+	mux.HandleFunc("POST /oauth/revoke", s.handleOAuthRevoke)
+	mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 
 	// Administration.
 	mux.HandleFunc("DELETE /api/admin/users/{id}/totp", s.apiAdmin(s.handleAdminResetTOTP))

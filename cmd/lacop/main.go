@@ -84,7 +84,7 @@ func (m *Main) Command() *cobra.Command {
 		m.flags.values[f.key] = pf.String(f.name, "", f.usage)
 		m.flags.names[f.key] = f.name
 	}
-	root.AddCommand(m.serveCommand(), m.userCommand(), m.sessionCommand(), m.auditCommand(), m.configCommand())
+	root.AddCommand(m.serveCommand(), m.userCommand(), m.sessionCommand(), m.auditCommand(), m.configCommand(), m.keysCommand())
 	return root
 }
 
@@ -150,12 +150,19 @@ func (m *Main) Open(cmd *cobra.Command) error {
 			MaxFailures: cfg.Regulation.MaxFailures, MaxFailuresPerIP: cfg.Regulation.MaxFailuresPerIP,
 			Window: cfg.Regulation.Window, Ban: cfg.Regulation.Ban,
 		},
+		Tokens: auth.Tokens{
+			URL:       strings.TrimSuffix(cfg.PublicURL, "/"),
+			AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL, ReuseGrace: cfg.Tokens.ReuseGrace,
+		},
 	}, auth.Stores{
 		Users: sqlite.NewUserStore(db), Sessions: sqlite.NewSessionStore(db), Audit: sqlite.NewAuditStore(db),
 		Setup: sqlite.NewSetupStore(db), SecondFactors: sqlite.NewSecondFactorStore(db),
-		Regulation: sqlite.NewRegulationStore(db), Notify: m.Notifier,
+		Regulation: sqlite.NewRegulationStore(db), Tokens: sqlite.NewTokenStore(db), Keys: sqlite.NewKeyStore(db),
+		Notify: m.Notifier,
 	}, password.NewHasher(password.DefaultParams(), 0), sealer, m.Logger)
-	return nil
+	// Every command that ends sessions signs nothing, but the keys must
+	// open with this data directory's secret.key: find out now.
+	return m.Auth.LoadKeys(cmd.Context())
 }
 
 // Close releases what Open opened.

@@ -78,6 +78,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	hs.RegisterOnShutdown(srv.Close)
 	go m.sweep(ctx)
+	go m.reloadKeys(ctx)
 	go func() {
 		if err := m.Notifier.Run(ctx); err != nil {
 			m.Logger.Error("session event relay stopped", "err", err)
@@ -117,6 +118,26 @@ func (m *Main) sweep(ctx context.Context) {
 			}
 			if err := m.Auth.PruneRegulation(ctx); err != nil {
 				m.Logger.Warn("prune regulation", "err", err)
+			}
+			if err := m.Auth.PruneTokens(ctx); err != nil {
+				m.Logger.Warn("prune tokens", "err", err)
+			}
+		}
+	}
+}
+
+// reloadKeys picks up signing keys added by lacop keys rotate or another
+// instance, so the newest key signs everywhere within a second or two.
+func (m *Main) reloadKeys(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := m.Auth.LoadKeys(ctx); err != nil {
+				m.Logger.Warn("reload signing keys", "err", err)
 			}
 		}
 	}

@@ -1,0 +1,493 @@
+package auth
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/accesstoken"
+)
+
+// Tokens sets the lifetimes of access and refresh tokens.
+type Tokens struct {
+	// URL is the portal's public URL: the iss and aud of every access
+	// token.
+	URL string
+	// AccessTTL is the life of an access token (never past its session's
+	// absolute end).
+	AccessTTL time.Duration
+	// RefreshTTL is the absolute life of a refresh-token family from its
+	// first token, never past its session's absolute end.
+	RefreshTTL time.Duration
+	// ReuseGrace lets an exact retry of the just-spent refresh token get
+	// the same successor pair again instead of ending the family. Zero
+	// turns it off.
+	ReuseGrace time.Duration
+}
+
+// TokenPair is what a client gets for its session or its refresh token.
+type TokenPair struct {
+	Access    string
+	Refresh   string
+	ExpiresIn time.Duration
+}
+
+// refreshLen is the byte length of refresh-token secrets.
+const refreshLen = 32
+
+var (
+	errInvalidGrant = &lacop.Error{Code: lacop.EINVALIDGRANT, Message: "The refresh token is invalid, expired or revoked."}
+	errBadToken     = &lacop.Error{Code: lacop.EUNAUTHENTICATED, Message: "The access token is invalid or expired."}
+)
+
+// keyReload spaces reloads of the signing keys prompted by an unknown kid,
+// so a flood of forged tokens cannot turn into a flood of store reads.
+const keyReload = time.Second
+
+// keyState remembers when the keys were last loaded.
+type keyState struct {
+	mu     sync.Mutex
+	loaded time.Time
+	ids    string // the ids of the keys in use, to skip reloads that change nothing
+}
+
+// IssueTokens gives the caller's session an access token and the first
+// refresh token of a new family. The tokens die with the session.
+func (s *Service) IssueTokens(ctx context.Context, id *Identity, c Client) (*TokenPair, error) {
+	ctx = context.WithoutCancel(ctx)
+	now := s.Now().UTC().Truncate(time.Second)
+	secret := s.randomString(refreshLen)
+	rt := &lacop.RefreshToken{
+		Hash: HashSecret(secret), SessionID: id.Session.ID, UserID: id.User.ID, CreatedAt: now,
+		ExpiresAt: earlier(now.Add(s.Config.Tokens.RefreshTTL), id.Session.ExpiresAt),
+	}
+	if err := s.Tokens.CreateRefreshToken(ctx, rt); err != nil {
+		return nil, unavailable("create refresh token", err)
+	}
+	jti := s.randomString(16)
+	access, exp, err := s.signAccess(ctx, id.User, id.Session, jti, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.confirmTokens(ctx, id.User, id.Session.ID, jti, exp); err != nil {
+		return nil, err
+	}
+	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditTokenIssued, UserID: id.User.ID, SessionID: id.Session.ID,
+		ActorID: id.User.ID, IP: c.IP, UserAgent: c.UserAgent})
+	return &TokenPair{Access: access, Refresh: secret, ExpiresIn: exp.Sub(now)}, nil
+}
+
+// signAccess records and signs an access token for the session. The record
+// comes first: an end of the session that runs meanwhile denies it, or
+// confirmTokens sees the session gone.
+func (s *Service) signAccess(ctx context.Context, u *lacop.User, sess *lacop.Session, jti string, iat time.Time) (string, time.Time, error) {
+	exp := earlier(iat.Add(s.Config.Tokens.AccessTTL), sess.ExpiresAt.Truncate(time.Second))
+	if err := s.Tokens.RecordAccessToken(ctx, jti, sess.ID, u.ID, exp); err != nil {
+		return "", time.Time{}, unavailable("record access token", err)
+	}
+	token, err := s.Access.Sign(accesstoken.Claims{
+		Issuer: s.Config.Tokens.URL, Audience: s.Config.Tokens.URL, Subject: u.ID,
+		IssuedAt: iat, ExpiresAt: exp, ID: jti, SessionID: sess.ID, Version: u.TokenVersion, AuthLevel: sess.AuthLevel,
+	})
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("auth: sign access token: %w", err)
+	}
+	return token, exp, nil
+}
+
+// confirmTokens closes the window between writing tokens and an event that
+// ends their session: the tokens were written first, then the session and
+// the user's version are read back. Events delete the session (or bump the
+// version) before they end its tokens, so one of the two always sees the
+// other. Tokens that lost the race are ended here.
+func (s *Service) confirmTokens(ctx context.Context, before *lacop.User, sessionID, jti string, exp time.Time) error {
+	_, serr := s.Sessions.SessionByID(ctx, sessionID)
+	u, uerr := s.Users.UserByID(ctx, before.ID)
+	if serr == nil && uerr == nil && !u.Disabled && u.TokenVersion == before.TokenVersion {
+		return nil
+	}
+	if err := s.Tokens.DeleteRefreshTokens(ctx, sessionID); err != nil {
+		return unavailable("withdraw refresh tokens", err)
+	}
+	if err := s.Tokens.DenyAccessToken(ctx, jti, exp); err != nil {
+		return unavailable("withdraw access token", err)
+	}
+	for _, err := range []error{serr, uerr} {
+		if err != nil && lacop.ErrorCode(err) != lacop.ENOTFOUND {
+			return unavailable("confirm tokens", err)
+		}
+	}
+	return errInvalidGrant
+}
+
+// successor is the refresh token that follows secret. It is derived, not
+// drawn, so that a retry within the grace can be handed the same one again
+// without any token being stored; only the holder of the key file can
+// compute it.
+func (s *Service) successor(secret string) string {
+	return base64.RawURLEncoding.EncodeToString(s.Sealer.MAC([]byte("refresh successor\x00" + secret)))
+}
+
+// Refresh exchanges a refresh token for a new pair and spends it. A spent
+// token presented again is theft or a broken client: the family and its
+// session end (an exact retry within the grace gets the same pair again).
+func (s *Service) Refresh(ctx context.Context, secret string, c Client) (*TokenPair, error) {
+	ctx = context.WithoutCancel(ctx)
+	if !wellFormed(secret) {
+		return nil, errInvalidGrant
+	}
+	hash := HashSecret(secret)
+	for range 2 { // a second pass when a concurrent use spent it first
+		rt, err := s.Tokens.RefreshTokenByHash(ctx, hash)
+		if lacop.ErrorCode(err) == lacop.ENOTFOUND {
+			return nil, errInvalidGrant
+		} else if err != nil {
+			return nil, unavailable("look up refresh token", err)
+		}
+		now := s.Now().UTC()
+		if !now.Before(rt.ExpiresAt) {
+			return nil, errInvalidGrant
+		}
+		if !rt.SpentAt.IsZero() {
+			return s.spentAgain(ctx, rt, secret, now, c)
+		}
+		u, sess, err := s.tokenOwner(ctx, rt, now, c)
+		if err != nil {
+			return nil, err
+		}
+		next := s.successor(secret)
+		iat := now.Truncate(time.Second)
+		jti := s.randomString(16)
+		err = s.Tokens.SpendRefreshToken(ctx, hash, now, jti, iat, &lacop.RefreshToken{
+			Hash: HashSecret(next), SessionID: rt.SessionID, UserID: rt.UserID, CreatedAt: now, ExpiresAt: rt.ExpiresAt,
+		})
+		switch lacop.ErrorCode(err) {
+		case "":
+		case lacop.ECONFLICT:
+			continue
+		case lacop.ENOTFOUND:
+			return nil, errInvalidGrant
+		default:
+			return nil, unavailable("spend refresh token", err)
+		}
+		access, exp, err := s.signAccess(ctx, u, sess, jti, iat)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.confirmTokens(ctx, u, sess.ID, jti, exp); err != nil {
+			return nil, err
+		}
+		if now.Sub(sess.LastActiveAt) >= s.touchInterval() {
+			// An app refreshing its tokens is the session in use.
+			if err := s.Sessions.TouchSession(ctx, sess.ID, now); err != nil {
+				s.Logger.Warn("touch session", "session", sess.ID, "err", err)
+			}
+		}
+		s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditTokenRefreshed, UserID: u.ID, SessionID: sess.ID,
+			ActorID: u.ID, IP: c.IP, UserAgent: c.UserAgent})
+		return &TokenPair{Access: access, Refresh: next, ExpiresIn: exp.Sub(iat)}, nil
+	}
+	return nil, errInvalidGrant
+}
+
+// tokenOwner returns the live session and user a refresh token belongs to.
+// A family whose session is gone or expired is ended on the way.
+func (s *Service) tokenOwner(ctx context.Context, rt *lacop.RefreshToken, now time.Time, c Client) (*lacop.User, *lacop.Session, error) {
+	sess, err := s.Sessions.SessionByID(ctx, rt.SessionID)
+	if lacop.ErrorCode(err) == lacop.ENOTFOUND {
+		if err := s.Tokens.DeleteRefreshTokens(ctx, rt.SessionID); err != nil {
+			return nil, nil, unavailable("end orphan family", err)
+		}
+		return nil, nil, errInvalidGrant
+	} else if err != nil {
+		return nil, nil, unavailable("look up session", err)
+	}
+	if !now.Before(s.SessionExpiry(sess)) {
+		if _, err := s.end(ctx, ReasonExpired, sess.UserID, sess, "", c); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, errInvalidGrant
+	}
+	u, err := s.Users.UserByID(ctx, rt.UserID)
+	if lacop.ErrorCode(err) == lacop.ENOTFOUND {
+		return nil, nil, errInvalidGrant
+	} else if err != nil {
+		return nil, nil, unavailable("look up user", err)
+	} else if u.Disabled {
+		return nil, nil, errInvalidGrant
+	}
+	return u, sess, nil
+}
+
+// spentAgain handles a spent refresh token presented again: within the
+// grace, an exact retry of the latest rotation gets the same pair; anything
+// else ends the family and its session.
+func (s *Service) spentAgain(ctx context.Context, rt *lacop.RefreshToken, secret string, now time.Time, c Client) (*TokenPair, error) {
+	grace := s.Config.Tokens.ReuseGrace
+	if grace > 0 && now.Before(rt.SpentAt.Add(grace)) && rt.SuccessorJTI != "" {
+		next := s.successor(secret)
+		succ, err := s.Tokens.RefreshTokenByHash(ctx, HashSecret(next))
+		if err != nil && lacop.ErrorCode(err) != lacop.ENOTFOUND {
+			return nil, unavailable("look up successor", err)
+		}
+		if err == nil && succ.SpentAt.IsZero() { // only the latest rotation may be retried
+			u, sess, err := s.tokenOwner(ctx, rt, now, c)
+			if err != nil {
+				return nil, err
+			}
+			access, exp, err := s.signAccess(ctx, u, sess, rt.SuccessorJTI, rt.SuccessorIssuedAt)
+			if err != nil {
+				return nil, err
+			}
+			if err := s.confirmTokens(ctx, u, sess.ID, rt.SuccessorJTI, exp); err != nil {
+				return nil, err
+			}
+			s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditTokenRefreshed, UserID: u.ID, SessionID: sess.ID,
+				ActorID: u.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"retry": "true"}})
+			return &TokenPair{Access: access, Refresh: next, ExpiresIn: exp.Sub(rt.SuccessorIssuedAt)}, nil
+		}
+	}
+
+	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditTokenReuseDetected, UserID: rt.UserID, SessionID: rt.SessionID,
+		IP: c.IP, UserAgent: c.UserAgent})
+	s.Logger.Warn("refresh token reuse: ending its session", "session", rt.SessionID, "user", rt.UserID, "ip", c.IP)
+	sess, err := s.Sessions.SessionByID(ctx, rt.SessionID)
+	switch lacop.ErrorCode(err) {
+	case "":
+		if _, err := s.end(ctx, ReasonTokenReuse, sess.UserID, sess, "", c); err != nil {
+			return nil, err
+		}
+	case lacop.ENOTFOUND:
+		if err := s.endTokens(ctx, false, rt.UserID, rt.SessionID); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, unavailable("look up session", err)
+	}
+	return nil, errInvalidGrant
+}
+
+// endTokens ends the refresh-token families and live access tokens of the
+// given sessions, or of every session of the user when all is set.
+func (s *Service) endTokens(ctx context.Context, all bool, userID string, sessionIDs ...string) error {
+	now := s.Now()
+	if all {
+		if err := s.Tokens.DeleteUserRefreshTokens(ctx, userID); err != nil {
+			return unavailable("end refresh tokens", err)
+		}
+		if err := s.Tokens.DenyUserAccessTokens(ctx, userID, now); err != nil {
+			return unavailable("deny access tokens", err)
+		}
+		return nil
+	}
+	if err := s.Tokens.DeleteRefreshTokens(ctx, sessionIDs...); err != nil {
+		return unavailable("end refresh tokens", err)
+	}
+	if err := s.Tokens.DenySessionAccessTokens(ctx, now, sessionIDs...); err != nil {
+		return unavailable("deny access tokens", err)
+	}
+	return nil
+}
+
+// RevokeToken revokes an access token (its jti is denied until it expires)
+// or a refresh token (its family ends, with the family's session's access
+// tokens; the session itself stays signed in). Unknown and malformed tokens
+// are ignored, as RFC 7009 asks: the answer never says whether a token
+// existed.
+func (s *Service) RevokeToken(ctx context.Context, token string, c Client) error {
+	ctx = context.WithoutCancel(ctx)
+	if strings.Count(token, ".") == 2 {
+		claims, err := s.verifyAccess(ctx, token)
+		if err != nil {
+			return nil // invalid or expired: nothing to revoke
+		}
+		if err := s.Tokens.DenyAccessToken(ctx, claims.ID, claims.ExpiresAt); err != nil {
+			return unavailable("deny access token", err)
+		}
+		s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditTokenRevoked, UserID: claims.Subject, SessionID: claims.SessionID,
+			IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"kind": "access"}})
+		return nil
+	}
+	if !wellFormed(token) {
+		return nil
+	}
+	rt, err := s.Tokens.RefreshTokenByHash(ctx, HashSecret(token))
+	if lacop.ErrorCode(err) == lacop.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return unavailable("look up refresh token", err)
+	}
+	if err := s.endTokens(ctx, false, rt.UserID, rt.SessionID); err != nil {
+		return err
+	}
+	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditTokenRevoked, UserID: rt.UserID, SessionID: rt.SessionID,
+		IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"kind": "refresh"}})
+	return nil
+}
+
+// AuthenticateBearer returns the identity behind an access token. The
+// signature is checked once and cached; the denylist and the user's token
+// version are checked on every call, so an ended session's tokens stop at
+// once. The session is not read: Identity.Session holds what the token
+// says (ID, user, level, expiry).
+func (s *Service) AuthenticateBearer(ctx context.Context, token string) (*Identity, error) {
+	claims, err := s.verifyAccess(ctx, token)
+	if err != nil {
+		return nil, errBadToken
+	}
+	denied, err := s.Tokens.AccessTokenDenied(ctx, claims.ID, s.Now())
+	if err != nil {
+		return nil, unavailable("check denylist", err)
+	} else if denied {
+		return nil, errBadToken
+	}
+	u, err := s.Users.UserByID(ctx, claims.Subject)
+	if lacop.ErrorCode(err) == lacop.ENOTFOUND {
+		return nil, errBadToken
+	} else if err != nil {
+		return nil, unavailable("look up user", err)
+	} else if u.Disabled || claims.Version != u.TokenVersion {
+		return nil, errBadToken
+	}
+	return &Identity{User: u, Bearer: true, Session: &lacop.Session{
+		ID: claims.SessionID, UserID: u.ID, AuthLevel: claims.AuthLevel, ExpiresAt: claims.ExpiresAt,
+	}}, nil
+}
+
+// SessionOf returns the whole session behind an identity: as it is for a
+// cookie, read from the store for a bearer token (ENOTFOUND-free: a gone
+// session is EUNAUTHENTICATED).
+func (s *Service) SessionOf(ctx context.Context, id *Identity) (*lacop.Session, error) {
+	if !id.Bearer {
+		return id.Session, nil
+	}
+	sess, err := s.Sessions.SessionByID(ctx, id.Session.ID)
+	if lacop.ErrorCode(err) == lacop.ENOTFOUND {
+		return nil, errBadToken
+	} else if err != nil {
+		return nil, unavailable("look up session", err)
+	}
+	return sess, nil
+}
+
+// verifyAccess checks an access token's signature and claims. An unknown
+// signing key may be one another instance (or lacop keys rotate) just
+// added: the keys are reloaded, at most once per keyReload, and the token
+// checked again.
+func (s *Service) verifyAccess(ctx context.Context, token string) (*accesstoken.Claims, error) {
+	claims, err := s.Access.Verify(token)
+	if errors.Is(err, accesstoken.ErrUnknownKey) && s.reloadDue() {
+		if lerr := s.LoadKeys(ctx); lerr != nil {
+			s.Logger.Warn("reload signing keys", "err", lerr)
+			return nil, err
+		}
+		claims, err = s.Access.Verify(token)
+	}
+	return claims, err
+}
+
+// reloadDue reports whether an unknown kid may prompt a reload now.
+func (s *Service) reloadDue() bool {
+	s.keys.mu.Lock()
+	defer s.keys.mu.Unlock()
+	return s.Now().Sub(s.keys.loaded) >= keyReload
+}
+
+// LoadKeys reads the signing keys from the store into the signer, creating
+// the first key on a new store. A key stops verifying once the key after
+// it has signed for longer than an access token lives; such keys are
+// deleted.
+func (s *Service) LoadKeys(ctx context.Context) error {
+	s.keys.mu.Lock()
+	defer s.keys.mu.Unlock()
+	now := s.Now()
+	s.keys.loaded = now
+	stored, err := s.Keys.SigningKeys(ctx)
+	if err != nil {
+		return unavailable("load signing keys", err)
+	}
+	if len(stored) == 0 {
+		k, err := s.newSigningKey(ctx, now)
+		if err != nil {
+			return err
+		}
+		stored = []*lacop.SigningKey{k}
+	}
+	var ids strings.Builder
+	keys := make([]accesstoken.Key, 0, len(stored))
+	for i, sk := range stored { // newest first
+		if i > 0 && now.Sub(stored[i-1].CreatedAt) > s.Config.Tokens.AccessTTL+time.Minute {
+			if err := s.Keys.DeleteSigningKey(ctx, sk.ID); err != nil {
+				s.Logger.Warn("delete retired signing key", "kid", sk.ID, "err", err)
+			}
+			continue
+		}
+		seed, err := s.Sealer.Open(sk.Sealed, []byte("signing key "+sk.ID))
+		if err != nil || len(seed) != ed25519.SeedSize {
+			return fmt.Errorf("auth: signing key %s cannot be opened with this data directory's secret.key: %w", sk.ID, err)
+		}
+		keys = append(keys, accesstoken.Key{ID: sk.ID, Private: ed25519.NewKeyFromSeed(seed), CreatedAt: sk.CreatedAt})
+		ids.WriteString(sk.ID + " ")
+	}
+	if ids.String() == s.keys.ids {
+		return nil // unchanged: keep the verified-token cache warm
+	}
+	if err := s.Access.SetKeys(keys); err != nil {
+		return fmt.Errorf("auth: signing keys: %w", err)
+	}
+	s.keys.ids = ids.String()
+	return nil
+}
+
+// RotateKey adds a new signing key, which signs from now on; older keys
+// keep verifying until the tokens they signed have expired. Other
+// instances pick it up on their next reload.
+func (s *Service) RotateKey(ctx context.Context) (string, error) {
+	k, err := s.newSigningKey(ctx, s.Now())
+	if err != nil {
+		return "", err
+	}
+	if err := s.LoadKeys(ctx); err != nil {
+		return "", err
+	}
+	return k.ID, nil
+}
+
+// newSigningKey generates and stores a key, its private part sealed.
+func (s *Service) newSigningKey(ctx context.Context, now time.Time) (*lacop.SigningKey, error) {
+	k, err := accesstoken.GenerateKey(s.Rand, now.UTC().Truncate(time.Millisecond))
+	if err != nil {
+		return nil, fmt.Errorf("auth: generate signing key: %w", err)
+	}
+	sk := &lacop.SigningKey{ID: k.ID, CreatedAt: k.CreatedAt, Sealed: s.Sealer.Seal(k.Private.Seed(), []byte("signing key "+k.ID))}
+	if err := s.Keys.AddSigningKey(ctx, sk); err != nil {
+		return nil, unavailable("store signing key", err)
+	}
+	return sk, nil
+}
+
+// JWKS is the public key set, for /.well-known/jwks.json.
+func (s *Service) JWKS() []byte { return s.Access.JWKS() }
+
+// PruneTokens drops expired refresh tokens, access-token records and
+// denylist entries, so the store stays bounded.
+func (s *Service) PruneTokens(ctx context.Context) error {
+	if err := s.Tokens.PruneTokens(ctx, s.Now()); err != nil {
+		return fmt.Errorf("auth: prune tokens: %w", err)
+	}
+	return nil
+}
+
+// earlier returns the earlier of two times.
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func (m *Main) keysCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "keys", Short: "Manage access-token signing keys"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "rotate",
+		Short: "Add a new signing key; older keys verify until their tokens expire",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := m.Open(cmd); err != nil {
+				return err
+			}
+			kid, err := m.Auth.RotateKey(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(m.Stdout, "new signing key %s; running servers use it within seconds\n", kid)
+			return nil
+		},
+	})
+	return cmd
+}
