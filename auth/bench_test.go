@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/accesstoken"
 	"github.com/lacop/lacop/auth"
 	"github.com/lacop/lacop/password"
 	"github.com/lacop/lacop/seal"
@@ -18,7 +19,7 @@ import (
 
 // benchService is a service on a fresh SQLite file, wired as in production
 // but for the hasher, which the benchmark chooses.
-func benchService(b *testing.B, hasher *password.Hasher) *auth.Service {
+func benchService(b *testing.B, hasher *password.Hasher, adjust ...func(*auth.Service)) *auth.Service {
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "lacop.db"))
 	if err != nil {
@@ -34,6 +35,9 @@ func benchService(b *testing.B, hasher *password.Hasher) *auth.Service {
 			Setup: sqlite.NewSetupStore(db), SecondFactors: sqlite.NewSecondFactorStore(db), Regulation: sqlite.NewRegulationStore(db),
 			Tokens: sqlite.NewTokenStore(db), Keys: sqlite.NewKeyStore(db), Notify: sqlite.NewNotifier(db, logger)},
 		hasher, sealer, logger)
+	for _, f := range adjust {
+		f(svc)
+	}
 	if err := svc.LoadKeys(context.Background()); err != nil {
 		b.Fatal(err)
 	}
@@ -90,5 +94,40 @@ func BenchmarkRevokeAll10k(b *testing.B) {
 		if err != nil || n != 10_000 {
 			b.Fatalf("RevokeAll = %d, %v; want 10000", n, err)
 		}
+	}
+}
+
+// BenchmarkAuthenticateBearer is the whole bearer check of a request: the
+// signature (cached after the first time, or checked every time), the jti
+// denylist and the user's token version, on SQLite.
+func BenchmarkAuthenticateBearer(b *testing.B) {
+	for _, cached := range []bool{true, false} {
+		b.Run(map[bool]string{true: "cached", false: "uncached"}[cached], func(b *testing.B) {
+			svc := benchService(b, password.NewHasher(password.Params{Time: 1, Memory: 8 * 1024, Threads: 1, KeyLen: 32, SaltLen: 16}, 1),
+				func(svc *auth.Service) {
+					if !cached {
+						svc.Access = accesstoken.New(accesstoken.Options{Issuer: svc.Config.Tokens.URL, Audience: svc.Config.Tokens.URL, NoCache: true})
+					}
+				})
+			ctx := context.Background()
+			if _, err := svc.CreateUser(ctx, auth.NewUser{Email: "bearer@example.com", Password: "a-long-enough-passphrase"}, "", auth.Client{}); err != nil {
+				b.Fatal(err)
+			}
+			in, err := svc.Login(ctx, auth.LoginRequest{Email: "bearer@example.com", Password: "a-long-enough-passphrase"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			pair, err := svc.IssueTokens(ctx, &auth.Identity{User: in.User, Session: in.Session}, auth.Client{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := svc.AuthenticateBearer(ctx, pair.Access); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
