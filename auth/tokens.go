@@ -61,11 +61,12 @@ type keyState struct {
 // refresh token of a new family. The tokens die with the session.
 func (s *Service) IssueTokens(ctx context.Context, id *Identity, c Client) (*TokenPair, error) {
 	ctx = context.WithoutCancel(ctx)
-	now := s.Now().UTC().Truncate(time.Second)
+	at := s.Now().UTC()
+	now := at.Truncate(time.Second) // JWT times are whole seconds
 	secret := s.randomString(refreshLen)
 	rt := &lacop.RefreshToken{
-		Hash: HashSecret(secret), SessionID: id.Session.ID, UserID: id.User.ID, CreatedAt: now,
-		ExpiresAt: earlier(now.Add(s.Config.Tokens.RefreshTTL), id.Session.ExpiresAt),
+		Hash: HashSecret(secret), SessionID: id.Session.ID, UserID: id.User.ID, CreatedAt: at,
+		ExpiresAt: earlier(at.Add(s.Config.Tokens.RefreshTTL), id.Session.ExpiresAt),
 	}
 	if err := s.Tokens.CreateRefreshToken(ctx, rt); err != nil {
 		return nil, unavailable("create refresh token", err)
