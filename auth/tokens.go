@@ -450,7 +450,17 @@ func (s *Service) LoadKeys(ctx context.Context) error {
 // keep verifying until the tokens they signed have expired. Other
 // instances pick it up on their next reload.
 func (s *Service) RotateKey(ctx context.Context) (string, error) {
-	k, err := s.newSigningKey(ctx, s.Now())
+	at := s.Now()
+	stored, err := s.Keys.SigningKeys(ctx)
+	if err != nil {
+		return "", unavailable("load signing keys", err)
+	}
+	if len(stored) > 0 && !at.After(stored[0].CreatedAt) {
+		// The newest key signs: a rotation must come strictly after it,
+		// even on a coarse or stepped clock.
+		at = stored[0].CreatedAt.Add(time.Millisecond)
+	}
+	k, err := s.newSigningKey(ctx, at)
 	if err != nil {
 		return "", err
 	}

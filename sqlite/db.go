@@ -18,6 +18,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/lacop/lacop"
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -163,6 +164,28 @@ func (db *DB) Close() error {
 }
 
 // ms and fromMS convert between time.Time and the stored Unix milliseconds.
+// writeTx runs fn in one write transaction, committed if fn succeeds. A
+// domain error from fn (*lacop.Error) is returned as it is; anything else
+// is wrapped with op.
+func (db *DB) writeTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		var domain *lacop.Error
+		if errors.As(err, &domain) {
+			return err
+		}
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	return nil
+}
+
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }

@@ -64,33 +64,24 @@ func (s *TokenStore) RefreshTokenByHash(ctx context.Context, hash []byte) (*laco
 
 // SpendRefreshToken implements lacop.TokenStore.
 func (s *TokenStore) SpendRefreshToken(ctx context.Context, hash []byte, at time.Time, successorJTI string, successorIssuedAt time.Time, next *lacop.RefreshToken) error {
-	tx, err := s.db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: spend refresh token: %w", err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET spent_at = ?, successor_jti = ?, successor_issued_at = ?
-		WHERE hash = ? AND spent_at = 0`, ms(at), successorJTI, ms(successorIssuedAt), hash)
-	if err != nil {
-		return fmt.Errorf("sqlite: spend refresh token: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		var spent int64
-		err := tx.QueryRowContext(ctx, `SELECT spent_at FROM refresh_tokens WHERE hash = ?`, hash).Scan(&spent)
-		if errors.Is(err, sql.ErrNoRows) {
-			return lacop.Errorf(lacop.ENOTFOUND, "Refresh token not found.")
-		} else if err != nil {
-			return fmt.Errorf("sqlite: spend refresh token: %w", err)
+	return s.db.writeTx(ctx, "spend refresh token", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET spent_at = ?, successor_jti = ?, successor_issued_at = ?
+			WHERE hash = ? AND spent_at = 0`, ms(at), successorJTI, ms(successorIssuedAt), hash)
+		if err != nil {
+			return err
 		}
-		return lacop.Errorf(lacop.ECONFLICT, "Refresh token already spent.")
-	}
-	if err := insertRefresh(ctx, tx, next); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: spend refresh token: %w", err)
-	}
-	return nil
+		if n, _ := res.RowsAffected(); n == 0 {
+			var spent int64
+			err := tx.QueryRowContext(ctx, `SELECT spent_at FROM refresh_tokens WHERE hash = ?`, hash).Scan(&spent)
+			if errors.Is(err, sql.ErrNoRows) {
+				return lacop.Errorf(lacop.ENOTFOUND, "Refresh token not found.")
+			} else if err != nil {
+				return err
+			}
+			return lacop.Errorf(lacop.ECONFLICT, "Refresh token already spent.")
+		}
+		return insertRefresh(ctx, tx, next)
+	})
 }
 
 // inList returns "?, ?, …" for n values and the values as arguments.
@@ -111,21 +102,15 @@ func (s *TokenStore) eachBatch(ctx context.Context, op string, ids []string, fn 
 	if len(ids) == 0 {
 		return nil
 	}
-	tx, err := s.db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
-	}
-	defer tx.Rollback()
-	for start := 0; start < len(ids); start += maxInList {
-		marks, args := inList(ids[start:min(start+maxInList, len(ids))])
-		if err := fn(tx, marks, args); err != nil {
-			return fmt.Errorf("sqlite: %s: %w", op, err)
+	return s.db.writeTx(ctx, op, func(tx *sql.Tx) error {
+		for start := 0; start < len(ids); start += maxInList {
+			marks, args := inList(ids[start:min(start+maxInList, len(ids))])
+			if err := fn(tx, marks, args); err != nil {
+				return err
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // DeleteRefreshTokens implements lacop.TokenStore.
@@ -180,23 +165,15 @@ func (s *TokenStore) DenySessionAccessTokens(ctx context.Context, now time.Time,
 
 // DenyUserAccessTokens implements lacop.TokenStore.
 func (s *TokenStore) DenyUserAccessTokens(ctx context.Context, userID string, now time.Time) error {
-	tx, err := s.db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: deny user access tokens: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO token_denylist (jti, expires_at)
-		SELECT jti, expires_at FROM access_tokens WHERE user_id = ? AND expires_at > ?
-		ON CONFLICT (jti) DO NOTHING`, userID, ms(now)); err != nil {
-		return fmt.Errorf("sqlite: deny user access tokens: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM access_tokens WHERE user_id = ?`, userID); err != nil {
-		return fmt.Errorf("sqlite: deny user access tokens: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: deny user access tokens: %w", err)
-	}
-	return nil
+	return s.db.writeTx(ctx, "deny user access tokens", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO token_denylist (jti, expires_at)
+			SELECT jti, expires_at FROM access_tokens WHERE user_id = ? AND expires_at > ?
+			ON CONFLICT (jti) DO NOTHING`, userID, ms(now)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM access_tokens WHERE user_id = ?`, userID)
+		return err
+	})
 }
 
 // AccessTokenDenied implements lacop.TokenStore.
@@ -213,20 +190,14 @@ func (s *TokenStore) AccessTokenDenied(ctx context.Context, jti string, now time
 
 // PruneTokens implements lacop.TokenStore.
 func (s *TokenStore) PruneTokens(ctx context.Context, now time.Time) error {
-	tx, err := s.db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: prune tokens: %w", err)
-	}
-	defer tx.Rollback()
-	for _, table := range []string{"refresh_tokens", "access_tokens", "token_denylist"} {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_at <= ?`, ms(now)); err != nil {
-			return fmt.Errorf("sqlite: prune tokens: %w", err)
+	return s.db.writeTx(ctx, "prune tokens", func(tx *sql.Tx) error {
+		for _, table := range []string{"refresh_tokens", "access_tokens", "token_denylist"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires_at <= ?`, ms(now)); err != nil {
+				return err
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: prune tokens: %w", err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // KeyStore keeps access-token signing keys in SQLite.

@@ -102,43 +102,44 @@ func (m *Main) Run(ctx context.Context) error {
 }
 
 // sweep removes expired sessions periodically, recording each as expired,
-// and drops regulation counts and bans that no longer matter.
+// and drops regulation counts and bans, and tokens and denylist entries,
+// that no longer matter.
 func (m *Main) sweep(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := m.Auth.Sweep(ctx); err != nil {
-				m.Logger.Warn("sweep expired sessions", "err", err)
-			} else if n > 0 {
-				m.Logger.Debug("swept expired sessions", "count", n)
-			}
-			if err := m.Auth.PruneRegulation(ctx); err != nil {
-				m.Logger.Warn("prune regulation", "err", err)
-			}
-			if err := m.Auth.PruneTokens(ctx); err != nil {
-				m.Logger.Warn("prune tokens", "err", err)
-			}
+	every(ctx, time.Minute, func() {
+		if n, err := m.Auth.Sweep(ctx); err != nil {
+			m.Logger.Warn("sweep expired sessions", "err", err)
+		} else if n > 0 {
+			m.Logger.Debug("swept expired sessions", "count", n)
 		}
-	}
+		if err := m.Auth.PruneRegulation(ctx); err != nil {
+			m.Logger.Warn("prune regulation", "err", err)
+		}
+		if err := m.Auth.PruneTokens(ctx); err != nil {
+			m.Logger.Warn("prune tokens", "err", err)
+		}
+	})
 }
 
 // reloadKeys picks up signing keys added by lacop keys rotate or another
 // instance, so the newest key signs everywhere within a second or two.
 func (m *Main) reloadKeys(ctx context.Context) {
-	t := time.NewTicker(time.Second)
+	every(ctx, time.Second, func() {
+		if err := m.Auth.LoadKeys(ctx); err != nil {
+			m.Logger.Warn("reload signing keys", "err", err)
+		}
+	})
+}
+
+// every runs fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := m.Auth.LoadKeys(ctx); err != nil {
-				m.Logger.Warn("reload signing keys", "err", err)
-			}
+			fn()
 		}
 	}
 }
