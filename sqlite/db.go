@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/lacop/lacop"
@@ -34,6 +35,9 @@ const applicationID = 0x6c61636f
 type DB struct {
 	write *sql.DB // one connection: SQLite has one writer anyway
 	read  *sql.DB
+	// stmts holds the prepared statements of the hot path (query text →
+	// *sql.Stmt on the read pool): parsing SQL costs as much as running it.
+	stmts sync.Map
 
 	// Now is the clock used for CreatedAt and similar stamps.
 	Now func() time.Time
@@ -160,10 +164,30 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	return errors.Join(db.read.Close(), db.write.Close())
+	var errs []error
+	db.stmts.Range(func(_, st any) bool {
+		errs = append(errs, st.(*sql.Stmt).Close())
+		return true
+	})
+	return errors.Join(append(errs, db.read.Close(), db.write.Close())...)
 }
 
-// ms and fromMS convert between time.Time and the stored Unix milliseconds.
+// queryRow runs a one-row read through a statement prepared once.
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st, ok := db.stmts.Load(query); ok {
+		return st.(*sql.Stmt).QueryRowContext(ctx, args...)
+	}
+	st, err := db.read.PrepareContext(ctx, query)
+	if err != nil {
+		return db.read.QueryRowContext(ctx, query, args...) // the error surfaces in Scan
+	}
+	if prev, loaded := db.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		st = prev.(*sql.Stmt)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
 // writeTx runs fn in one write transaction, committed if fn succeeds. A
 // domain error from fn (*lacop.Error) is returned as it is; anything else
 // is wrapped with op.
@@ -186,6 +210,7 @@ func (db *DB) writeTx(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 	return nil
 }
 
+// ms and fromMS convert between time.Time and the stored Unix milliseconds.
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }

@@ -46,7 +46,7 @@ func (s *SessionStore) SessionByID(ctx context.Context, id string) (*lacop.Sessi
 }
 
 func (s *SessionStore) one(ctx context.Context, query string, arg any) (*lacop.Session, error) {
-	sess, err := scanSession(s.db.read.QueryRowContext(ctx, query, arg))
+	sess, err := scanSession(s.db.queryRow(ctx, query, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, lacop.Errorf(lacop.ENOTFOUND, "Session not found.")
 	} else if err != nil {

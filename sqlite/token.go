@@ -179,7 +179,7 @@ func (s *TokenStore) DenyUserAccessTokens(ctx context.Context, userID string, no
 // AccessTokenDenied implements lacop.TokenStore.
 func (s *TokenStore) AccessTokenDenied(ctx context.Context, jti string, now time.Time) (bool, error) {
 	var one int
-	err := s.db.read.QueryRowContext(ctx, `SELECT 1 FROM token_denylist WHERE jti = ? AND expires_at > ?`, jti, ms(now)).Scan(&one)
+	err := s.db.queryRow(ctx, `SELECT 1 FROM token_denylist WHERE jti = ? AND expires_at > ?`, jti, ms(now)).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	} else if err != nil {

@@ -70,7 +70,7 @@ func (s *UserStore) UserByEmail(ctx context.Context, email string) (*lacop.User,
 }
 
 func (s *UserStore) one(ctx context.Context, query string, arg any) (*lacop.User, error) {
-	u, err := scanUser(s.db.read.QueryRowContext(ctx, query, arg))
+	u, err := scanUser(s.db.queryRow(ctx, query, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, lacop.Errorf(lacop.ENOTFOUND, "User not found.")
 	} else if err != nil {

@@ -56,6 +56,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /oauth/revoke", s.handleOAuthRevoke)
 	mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 
+	// Forward-auth for reverse proxies: Traefik and Caddy, and nginx.
+	mux.HandleFunc("GET /api/authz/forward-auth", s.handleForwardAuth)
+	mux.HandleFunc("GET /api/authz/auth-request", s.handleAuthRequest)
+
 	// Administration.
 	mux.HandleFunc("DELETE /api/admin/users/{id}/totp", s.apiAdmin(s.handleAdminResetTOTP))
 

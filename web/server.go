@@ -5,6 +5,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lacop/lacop/access"
 	"github.com/lacop/lacop/auth"
 	"github.com/lacop/lacop/redirect"
 )
@@ -33,6 +35,8 @@ type Config struct {
 	// MaxUnknownCookies is how many unknown session cookies one address may
 	// send per minute before its cookies are refused for a minute.
 	MaxUnknownCookies int
+	// Access holds the access_control rules forward-auth applies.
+	Access *access.Rules
 }
 
 // Server serves lacop over HTTP.
@@ -54,9 +58,12 @@ type Server struct {
 	guesses *guessLimiter
 
 	cookieName string
-	csp        string
-	pages      map[string]*template.Template
-	handler    http.Handler
+	// loginURL is where forward-auth sends a browser that must sign in;
+	// the original URL is appended, escaped.
+	loginURL string
+	csp      string
+	pages    map[string]*template.Template
+	handler  http.Handler
 }
 
 // NewServer builds the server and parses every template once.
@@ -71,6 +78,10 @@ func NewServer(cfg Config, a *auth.Service, redirects *redirect.Policy, ready fu
 	if cfg.CookieDomain != "" {
 		s.cookieName = "__Secure-lacop_session"
 	}
+	if cfg.Access == nil {
+		return nil, errors.New("web: no access rules")
+	}
+	s.loginURL = strings.TrimSuffix(cfg.PublicURL.String(), "/") + "/login?rd="
 	formTargets := []string{"'self'"}
 	for _, d := range cfg.AllowedDomains {
 		d = strings.TrimPrefix(strings.TrimPrefix(d, "*."), ".")

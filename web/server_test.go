@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lacop/lacop/access"
 	"github.com/lacop/lacop/auth"
 	"github.com/lacop/lacop/notify"
 	"github.com/lacop/lacop/password"
@@ -21,7 +22,7 @@ import (
 )
 
 // newTestServer builds a Server on a real SQLite store in a temp dir.
-func newTestServer(t *testing.T) (*Server, *sqlite.DB, *auth.Service) {
+func newTestServer(t testing.TB) (*Server, *sqlite.DB, *auth.Service) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "lacop.db"))
@@ -34,11 +35,15 @@ func newTestServer(t *testing.T) (*Server, *sqlite.DB, *auth.Service) {
 		Regulation: auth.Regulation{MaxFailures: 5, MaxFailuresPerIP: 20, Window: time.Minute, Ban: time.Minute}},
 		auth.Stores{Users: sqlite.NewUserStore(db), Sessions: sqlite.NewSessionStore(db), Audit: sqlite.NewAuditStore(db),
 			Setup: sqlite.NewSetupStore(db), SecondFactors: sqlite.NewSecondFactorStore(db), Regulation: sqlite.NewRegulationStore(db),
-			Notify: notify.NewLocal()},
+			Tokens: sqlite.NewTokenStore(db), Keys: sqlite.NewKeyStore(db), Notify: notify.NewLocal()},
 		password.NewHasher(password.Params{Time: 1, Memory: 8 * 1024, Threads: 1, KeyLen: 32, SaltLen: 16}, 2), sealer, logger)
 	pub, _ := url.Parse("http://127.0.0.1:9440")
 	rp, _ := redirect.New(pub.String(), nil)
-	s, err := NewServer(Config{PublicURL: pub}, a, rp, db.Ping, logger)
+	rules, err := access.New("one_factor", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewServer(Config{PublicURL: pub, Access: rules, MaxUnknownCookies: 1 << 30}, a, rp, db.Ping, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lacop/lacop/access"
 	"github.com/lacop/lacop/redirect"
 	"github.com/lacop/lacop/web"
 )
@@ -43,12 +44,21 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	rules := make([]access.Rule, len(m.Config.AccessControl.Rules))
+	for i, r := range m.Config.AccessControl.Rules {
+		rules[i] = access.Rule{Domain: r.Domain, Policy: r.Policy, Groups: r.Groups, Resources: r.Resources}
+	}
+	accessRules, err := access.New(m.Config.AccessControl.DefaultPolicy, rules)
+	if err != nil {
+		return err
+	}
 	srv, err := web.NewServer(web.Config{
 		PublicURL:         publicURL,
 		CookieDomain:      m.Config.Session.CookieDomain,
 		TrustedProxies:    m.Config.Server.TrustedProxies,
 		AllowedDomains:    m.Config.Redirect.AllowedDomains,
 		MaxUnknownCookies: m.Config.Regulation.MaxUnknownCookies,
+		Access:            accessRules,
 	}, m.Auth, redirects, m.DB.Ping, m.Logger)
 	if err != nil {
 		return err

@@ -1,0 +1,185 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/access"
+	"github.com/lacop/lacop/auth"
+)
+
+// original is the request a reverse proxy asks about.
+type original struct {
+	method string
+	scheme string
+	host   string
+	uri    string // path and query, as the client sent them
+}
+
+func (o *original) url() string { return o.scheme + "://" + o.host + o.uri }
+
+func (o *original) path() string {
+	p, _, _ := strings.Cut(o.uri, "?")
+	return p
+}
+
+// validHost accepts a host[:port] made of the characters a host can have;
+// anything else (spaces, "@", "/", control characters) is malformed.
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validURI accepts a request target: a path from the root with an optional
+// query, no whitespace or control characters.
+func validURI(u string) bool {
+	if u == "" || u[0] != '/' || len(u) > 8192 {
+		return false
+	}
+	for i := 0; i < len(u); i++ {
+		if u[i] <= ' ' || u[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	errUnauthenticated  = lacop.Errorf(lacop.EUNAUTHENTICATED, "You are not signed in.")
+	errForwardedHeaders = lacop.Errorf(lacop.EINVALID, "X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Uri must describe the original request.")
+	errOriginalURL      = lacop.Errorf(lacop.EINVALID, "X-Original-URL must be the absolute http(s) URL of the original request.")
+)
+
+// forwarded reads the original request from Traefik's and Caddy's
+// X-Forwarded-* headers.
+func forwarded(r *http.Request) (*original, bool) {
+	o := &original{
+		method: r.Header.Get("X-Forwarded-Method"),
+		scheme: strings.ToLower(r.Header.Get("X-Forwarded-Proto")),
+		host:   r.Header.Get("X-Forwarded-Host"),
+		uri:    r.Header.Get("X-Forwarded-Uri"),
+	}
+	if o.method == "" {
+		o.method = http.MethodGet
+	}
+	ok := (o.scheme == "https" || o.scheme == "http") && validHost(o.host) && validURI(o.uri)
+	return o, ok
+}
+
+// originalURL reads the original request from nginx's X-Original-URL.
+func originalURL(r *http.Request) (*original, bool) {
+	raw := r.Header.Get("X-Original-URL")
+	u, err := url.Parse(raw)
+	if err != nil || u.User != nil || u.Opaque != "" {
+		return nil, false
+	}
+	o := &original{method: r.Header.Get("X-Original-Method"), scheme: strings.ToLower(u.Scheme), host: u.Host, uri: u.RequestURI()}
+	if o.method == "" {
+		o.method = http.MethodGet
+	}
+	if u.Path == "" {
+		o.uri = "/" + strings.TrimPrefix(o.uri, "/")
+	}
+	ok := (o.scheme == "https" || o.scheme == "http") && validHost(o.host) && validURI(o.uri)
+	return o, ok
+}
+
+// handleForwardAuth answers Traefik's and Caddy's forward-auth: 200 with
+// the Remote-* headers, 302 to the login page for a browser that must sign
+// in, 401 for anything else that must, 403 when signed in but not allowed.
+func (s *Server) handleForwardAuth(w http.ResponseWriter, r *http.Request) {
+	o, ok := forwarded(r)
+	if !ok {
+		noStore(w)
+		s.error(w, r, errForwardedHeaders)
+		return
+	}
+	s.authorize(w, r, o, true)
+}
+
+// handleAuthRequest answers nginx's auth_request, which understands only
+// 200, 401 and 403: nginx itself sends a 401 to the login page.
+func (s *Server) handleAuthRequest(w http.ResponseWriter, r *http.Request) {
+	o, ok := originalURL(r)
+	if !ok {
+		noStore(w)
+		s.error(w, r, errOriginalURL)
+		return
+	}
+	s.authorize(w, r, o, false)
+}
+
+// authorize decides one forwarded request. It reads the session (or checks
+// the token), never writes beyond the periodic activity touch, never sets
+// a cookie, and logs nothing per request at info level.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, redirect bool) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	host, path := o.host, o.path()
+	// The rules as far as they can be read without knowing who asks:
+	// bypass and deny need no credentials.
+	switch s.cfg.Access.Decide(host, path, nil) {
+	case access.Bypass:
+		w.WriteHeader(http.StatusOK)
+		return
+	case access.Deny:
+		w.WriteHeader(http.StatusForbidden)
+		return
+	}
+
+	id, err := s.forwardIdentity(r)
+	switch {
+	case err == nil:
+	case lacop.ErrorCode(err) == lacop.EUNAUTHENTICATED:
+		if redirect && (o.method == http.MethodGet || o.method == http.MethodHead) &&
+			strings.Contains(r.Header.Get("Accept"), "text/html") {
+			h.Set("Location", s.loginURL+url.QueryEscape(o.url()))
+			w.WriteHeader(http.StatusFound)
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	default:
+		// Throttled (429) or a store that cannot answer (503): never 200.
+		s.error(w, r, err)
+		return
+	}
+
+	policy := s.cfg.Access.Decide(host, path, &access.Subject{Groups: id.User.Groups})
+	if policy == access.Deny || policy == access.TwoFactor && id.Session.AuthLevel < lacop.AuthLevelTwoFactor {
+		w.WriteHeader(http.StatusForbidden)
+		return
+	}
+	h.Set("Remote-User", id.User.ID)
+	h.Set("Remote-Email", id.User.Email)
+	h.Set("Remote-Name", id.User.Name)
+	h.Set("Remote-Groups", strings.Join(id.User.Groups, ","))
+	w.WriteHeader(http.StatusOK)
+}
+
+// forwardIdentity checks the forwarded request's bearer token or session
+// cookie. A session that still owes a step (the second factor, or an
+// enrolment the policy requires) is not signed in here.
+func (s *Server) forwardIdentity(r *http.Request) (*auth.Identity, error) {
+	if token, present := bearerToken(r); present {
+		return s.authenticateBearer(r, token)
+	}
+	id, err := s.authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	if s.auth.Pending(id) != auth.StepNone {
+		return nil, errUnauthenticated
+	}
+	return id, nil
+}
