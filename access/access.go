@@ -93,14 +93,18 @@ type Subject struct {
 }
 
 // Decide returns the policy for a request to host and path by subject.
-// A rule limited to groups is passed over for a subject in none of them;
-// for an anonymous subject it cannot be decided yet, so at least a
-// sign-in is asked for, after which the rules are read again.
+// A rule limited to groups is passed over for a subject in none of them,
+// so a later rule may still admit them; if none does, they are denied
+// rather than given the default policy (a domain limited to admins never
+// falls through to "one_factor" for everyone else). For an anonymous
+// subject such a rule cannot be decided yet, so at least a sign-in is
+// asked for, after which the rules are read again.
 func (r *Rules) Decide(host, path string, subject *Subject) Policy {
 	host = strings.ToLower(host)
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
 		host = host[:i] // drop the port
 	}
+	groupMiss := false
 	for i := range r.rules {
 		c := &r.rules[i]
 		if c.host != "" && c.host != host || c.suffix != "" && !strings.HasSuffix(host, c.suffix) {
@@ -114,10 +118,14 @@ func (r *Rules) Decide(host, path string, subject *Subject) Policy {
 				return max(c.policy, OneFactor)
 			}
 			if !slices.ContainsFunc(c.groups, func(g string) bool { return slices.Contains(subject.Groups, g) }) {
+				groupMiss = true
 				continue
 			}
 		}
 		return c.policy
+	}
+	if groupMiss {
+		return Deny
 	}
 	return r.def
 }

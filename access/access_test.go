@@ -10,7 +10,9 @@ func TestDecide(t *testing.T) {
 	rules, err := access.New("one_factor", []access.Rule{
 		{Domain: "public.example.com", Policy: "bypass"},
 		{Domain: "admin.example.com", Policy: "two_factor", Groups: []string{"admins"}},
-		{Domain: "admin.example.com", Policy: "deny"},
+		{Domain: "admin.example.com", Policy: "one_factor", Resources: []string{"/public"}},
+		{Domain: "ops.example.com", Policy: "one_factor", Groups: []string{"ops"}},
+		{Domain: "ops.example.com", Policy: "two_factor", Groups: []string{"admins"}},
 		{Domain: "*.example.com", Policy: "two_factor", Resources: []string{"/private", "/secret/"}},
 		{Domain: "*.internal.example.net", Policy: "deny"},
 	})

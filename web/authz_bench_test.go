@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lacop/lacop/auth"
+	"github.com/lacop/lacop/sessioncache"
 )
 
 // forwardRequest is a forward-auth request for app.example.com/x.
@@ -48,6 +49,17 @@ func BenchmarkForwardAuth(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The same server again, with the session cache cmd/lacop wires in.
+	cs, _, ca := newTestServer(b)
+	cache := sessioncache.New(&sessioncache.LocalEpoch{}, sessioncache.DefaultSize)
+	ca.Sessions, ca.Users, ca.SecondFactors = cache.Sessions(ca.Sessions), cache.Users(ca.Users), cache.SecondFactors(ca.SecondFactors)
+	if _, err := ca.CreateUser(b.Context(), auth.NewUser{Email: "fwd@example.com", Password: "a-long-enough-passphrase"}, "", auth.Client{}); err != nil {
+		b.Fatal(err)
+	}
+	cin, err := ca.Login(b.Context(), auth.LoginRequest{Email: "fwd@example.com", Password: "a-long-enough-passphrase"})
+	if err != nil {
+		b.Fatal(err)
+	}
 	empty := s.secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
 	for _, bc := range []struct {
 		name    string
@@ -57,6 +69,7 @@ func BenchmarkForwardAuth(b *testing.B) {
 	}{
 		{"empty", empty, "", http.StatusOK},
 		{"authenticated", s, in.Secret, http.StatusOK},
+		{"authenticated-cached", cs, cin.Secret, http.StatusOK},
 		{"anonymous", s, "", http.StatusUnauthorized},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

@@ -20,6 +20,7 @@ import (
 	"github.com/lacop/lacop/config"
 	"github.com/lacop/lacop/password"
 	"github.com/lacop/lacop/seal"
+	"github.com/lacop/lacop/sessioncache"
 	"github.com/lacop/lacop/sqlite"
 )
 
@@ -38,6 +39,7 @@ func main() {
 type Main struct {
 	Config   config.Config
 	DB       *sqlite.DB
+	Epoch    *sessioncache.FileEpoch
 	Notifier *sqlite.Notifier
 	Auth     *auth.Service
 	Logger   *slog.Logger
@@ -138,6 +140,13 @@ func (m *Main) Open(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	// Sessions and users read on every request are cached; every process on
+	// this data directory (serve and the CLI beside it) shares the epoch
+	// that invalidates the cache, so a change made anywhere is seen at once.
+	if m.Epoch, err = sessioncache.OpenFileEpoch(filepath.Join(m.Config.DataDir, "cache.epoch")); err != nil {
+		return err
+	}
+	cache := sessioncache.New(m.Epoch, sessioncache.DefaultSize)
 	cfg := m.Config
 	m.Auth = auth.NewService(auth.Config{
 		InactivityTimeout:   cfg.Session.InactivityTimeout,
@@ -155,8 +164,8 @@ func (m *Main) Open(cmd *cobra.Command) error {
 			AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL, ReuseGrace: cfg.Tokens.ReuseGrace,
 		},
 	}, auth.Stores{
-		Users: sqlite.NewUserStore(db), Sessions: sqlite.NewSessionStore(db), Audit: sqlite.NewAuditStore(db),
-		Setup: sqlite.NewSetupStore(db), SecondFactors: sqlite.NewSecondFactorStore(db),
+		Users: cache.Users(sqlite.NewUserStore(db)), Sessions: cache.Sessions(sqlite.NewSessionStore(db)),
+		Audit: sqlite.NewAuditStore(db), Setup: sqlite.NewSetupStore(db), SecondFactors: cache.SecondFactors(sqlite.NewSecondFactorStore(db)),
 		Regulation: sqlite.NewRegulationStore(db), Tokens: sqlite.NewTokenStore(db), Keys: sqlite.NewKeyStore(db),
 		Notify: m.Notifier,
 	}, password.NewHasher(password.DefaultParams(), 0), sealer, m.Logger)
@@ -167,10 +176,14 @@ func (m *Main) Open(cmd *cobra.Command) error {
 
 // Close releases what Open opened.
 func (m *Main) Close() error {
-	if m.DB != nil {
-		return m.DB.Close()
+	var errs []error
+	if m.Epoch != nil {
+		errs = append(errs, m.Epoch.Close())
 	}
-	return nil
+	if m.DB != nil {
+		errs = append(errs, m.DB.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // prepareDataDir creates the data directory (owner-only) or checks that an

@@ -1,0 +1,115 @@
+// Package sessioncache keeps the sessions and users read on every request
+// in memory, so a forward-auth check costs no store read, and forgets all
+// of them the moment any process ends a session or changes a user.
+//
+// The guarantee is the one the stores give: a read returns every change
+// whose call has returned, in any process sharing the Epoch. Each write
+// through these wrappers bumps the epoch after the store has committed it
+// and before it returns; each cached read is tagged with the epoch seen
+// before the store was read, and is served only while the epoch is still
+// that value. The wrappers implement every method explicitly, so a method
+// added to a store interface does not compile until it is decided here
+// whether it changes what is cached.
+package sessioncache
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/lacop/lacop"
+)
+
+// DefaultSize bounds each cache; past it the cache starts over.
+const DefaultSize = 100_000
+
+// table is a bounded map of values tagged with the epoch they were read at.
+type table[K comparable, V any] struct {
+	mu   sync.RWMutex
+	m    map[K]entry[V]
+	size int
+}
+
+type entry[V any] struct {
+	epoch uint64
+	v     V
+}
+
+func newTable[K comparable, V any](size int) *table[K, V] {
+	return &table[K, V]{m: make(map[K]entry[V]), size: size}
+}
+
+// get returns a copy of the value cached under k at epoch.
+func (t *table[K, V]) get(k K, epoch uint64) (V, bool) {
+	t.mu.RLock()
+	e, ok := t.m[k]
+	t.mu.RUnlock()
+	if !ok || e.epoch != epoch {
+		var zero V
+		return zero, false
+	}
+	return e.v, true
+}
+
+func (t *table[K, V]) put(k K, epoch uint64, v V) {
+	t.mu.Lock()
+	if len(t.m) >= t.size {
+		clear(t.m)
+	}
+	t.m[k] = entry[V]{epoch: epoch, v: v}
+	t.mu.Unlock()
+}
+
+// update changes a cached value in place (for this process's own activity
+// touches, which change nothing a decision depends on), keeping its epoch.
+func (t *table[K, V]) update(k K, f func(*V) bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.m[k]
+	if !ok {
+		return
+	}
+	if f(&e.v) {
+		t.m[k] = e
+	} else {
+		delete(t.m, k)
+	}
+}
+
+// Cache holds the two tables and the epoch.
+type Cache struct {
+	epoch Epoch
+	// failing is set when the store last failed: the cache is then
+	// bypassed, so a store that cannot answer means "no", never a "yes"
+	// from memory, until a read through succeeds again.
+	failing  atomic.Bool
+	sessions *table[string, lacop.Session] // by secret hash
+	users    *table[string, lacop.User]    // by id
+	// byID finds a cached session's hash for TouchSession.
+	byID *table[string, string]
+}
+
+// New returns a cache of at most size sessions and size users.
+func New(epoch Epoch, size int) *Cache {
+	return &Cache{epoch: epoch, sessions: newTable[string, lacop.Session](size),
+		users: newTable[string, lacop.User](size), byID: newTable[string, string](size)}
+}
+
+// observe notes how a call to the store went. A failure that is not a
+// domain answer (not found, conflict…) turns the cache off until a later
+// call succeeds.
+func (c *Cache) observe(err error) {
+	var domain *lacop.Error
+	switch {
+	case err == nil || errors.As(err, &domain):
+		c.failing.Store(false)
+	default:
+		c.failing.Store(true)
+	}
+}
+
+// current returns the epoch to tag a read with, and whether the cache may
+// be used at all.
+func (c *Cache) current() (uint64, bool) {
+	return c.epoch.Load(), !c.failing.Load()
+}

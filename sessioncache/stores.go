@@ -1,0 +1,227 @@
+package sessioncache
+
+import (
+	"context"
+	"time"
+
+	"github.com/lacop/lacop"
+)
+
+var (
+	_ lacop.SessionStore      = (*SessionStore)(nil)
+	_ lacop.UserStore         = (*UserStore)(nil)
+	_ lacop.SecondFactorStore = (*SecondFactorStore)(nil)
+)
+
+// SessionStore caches SessionByHash.
+type SessionStore struct {
+	c     *Cache
+	inner lacop.SessionStore
+}
+
+// Sessions wraps a session store.
+func (c *Cache) Sessions(inner lacop.SessionStore) *SessionStore {
+	return &SessionStore{c: c, inner: inner}
+}
+
+// SessionByHash is served from the cache while nothing changed.
+func (s *SessionStore) SessionByHash(ctx context.Context, hash []byte) (*lacop.Session, error) {
+	epoch, usable := s.c.current()
+	if sess, ok := s.c.sessions.get(string(hash), epoch); ok && usable {
+		return &sess, nil
+	}
+	sess, err := s.inner.SessionByHash(ctx, hash)
+	s.c.observe(err)
+	if err != nil {
+		return nil, err
+	}
+	s.c.sessions.put(string(hash), epoch, *sess)
+	s.c.byID.put(sess.ID, epoch, string(hash))
+	return sess, nil
+}
+
+// TouchSession writes activity and updates this process's cached copy; it
+// changes nothing a decision depends on but the inactivity clock, so it
+// does not bump the epoch.
+func (s *SessionStore) TouchSession(ctx context.Context, id string, at time.Time) error {
+	if err := s.inner.TouchSession(ctx, id, at); err != nil {
+		s.c.observe(err)
+		return err
+	}
+	if hash, ok := s.c.byID.get(id, s.c.epoch.Load()); ok {
+		s.c.sessions.update(hash, func(sess *lacop.Session) bool {
+			if sess.ID != id {
+				return false
+			}
+			if sess.LastActiveAt.Before(at) {
+				sess.LastActiveAt = at
+			}
+			return true
+		})
+	}
+	return nil
+}
+
+// CreateSession stores a new session: nothing cached can be about it.
+func (s *SessionStore) CreateSession(ctx context.Context, sess *lacop.Session) error {
+	return s.inner.CreateSession(ctx, sess)
+}
+
+// SessionByID reads through.
+func (s *SessionStore) SessionByID(ctx context.Context, id string) (*lacop.Session, error) {
+	return s.inner.SessionByID(ctx, id)
+}
+
+// UserSessions reads through.
+func (s *SessionStore) UserSessions(ctx context.Context, userID string) ([]*lacop.Session, error) {
+	return s.inner.UserSessions(ctx, userID)
+}
+
+// AllSessions reads through.
+func (s *SessionStore) AllSessions(ctx context.Context) ([]*lacop.Session, error) {
+	return s.inner.AllSessions(ctx)
+}
+
+// RotateSessionSecret writes through and bumps the epoch.
+func (s *SessionStore) RotateSessionSecret(ctx context.Context, id string, newHash []byte) error {
+	defer s.c.epoch.Bump()
+	return s.inner.RotateSessionSecret(ctx, id, newHash)
+}
+
+// RaiseSession writes through and bumps the epoch.
+func (s *SessionStore) RaiseSession(ctx context.Context, id string, level int, newHash []byte) error {
+	defer s.c.epoch.Bump()
+	return s.inner.RaiseSession(ctx, id, level, newHash)
+}
+
+// DeleteSession writes through and bumps the epoch.
+func (s *SessionStore) DeleteSession(ctx context.Context, id string) (bool, error) {
+	defer s.c.epoch.Bump()
+	return s.inner.DeleteSession(ctx, id)
+}
+
+// DeleteUserSessions writes through and bumps the epoch.
+func (s *SessionStore) DeleteUserSessions(ctx context.Context, userID, keepID string) ([]*lacop.Session, error) {
+	defer s.c.epoch.Bump()
+	return s.inner.DeleteUserSessions(ctx, userID, keepID)
+}
+
+// DeleteExpiredSessions writes through and bumps the epoch.
+func (s *SessionStore) DeleteExpiredSessions(ctx context.Context, now, idleCutoff time.Time) ([]*lacop.Session, error) {
+	defer s.c.epoch.Bump()
+	return s.inner.DeleteExpiredSessions(ctx, now, idleCutoff)
+}
+
+// UserStore caches UserByID.
+type UserStore struct {
+	c     *Cache
+	inner lacop.UserStore
+}
+
+// Users wraps a user store.
+func (c *Cache) Users(inner lacop.UserStore) *UserStore { return &UserStore{c: c, inner: inner} }
+
+// UserByID is served from the cache while nothing changed.
+func (s *UserStore) UserByID(ctx context.Context, id string) (*lacop.User, error) {
+	epoch, usable := s.c.current()
+	if u, ok := s.c.users.get(id, epoch); ok && usable {
+		return &u, nil
+	}
+	u, err := s.inner.UserByID(ctx, id)
+	s.c.observe(err)
+	if err != nil {
+		return nil, err
+	}
+	s.c.users.put(id, epoch, *u)
+	return u, nil
+}
+
+// CreateUser writes through: nothing cached can be about a new user.
+func (s *UserStore) CreateUser(ctx context.Context, u *lacop.User) error {
+	return s.inner.CreateUser(ctx, u)
+}
+
+// UserByEmail reads through.
+func (s *UserStore) UserByEmail(ctx context.Context, email string) (*lacop.User, error) {
+	return s.inner.UserByEmail(ctx, email)
+}
+
+// Users reads through.
+func (s *UserStore) Users(ctx context.Context) ([]*lacop.User, error) { return s.inner.Users(ctx) }
+
+// CountUsers reads through.
+func (s *UserStore) CountUsers(ctx context.Context) (int, error) { return s.inner.CountUsers(ctx) }
+
+// SetPasswordHash writes through and bumps the epoch.
+func (s *UserStore) SetPasswordHash(ctx context.Context, id, hash string) error {
+	defer s.c.epoch.Bump()
+	return s.inner.SetPasswordHash(ctx, id, hash)
+}
+
+// SetEmail writes through and bumps the epoch.
+func (s *UserStore) SetEmail(ctx context.Context, id, email string) error {
+	defer s.c.epoch.Bump()
+	return s.inner.SetEmail(ctx, id, email)
+}
+
+// SetDisabled writes through and bumps the epoch.
+func (s *UserStore) SetDisabled(ctx context.Context, id string, disabled bool) error {
+	defer s.c.epoch.Bump()
+	return s.inner.SetDisabled(ctx, id, disabled)
+}
+
+// BumpTokenVersion writes through and bumps the epoch.
+func (s *UserStore) BumpTokenVersion(ctx context.Context, id string) (int64, error) {
+	defer s.c.epoch.Bump()
+	return s.inner.BumpTokenVersion(ctx, id)
+}
+
+// SecondFactorStore bumps the epoch on writes that change a user's second
+// factor, which decides whether a session still owes a step.
+type SecondFactorStore struct {
+	c     *Cache
+	inner lacop.SecondFactorStore
+}
+
+// SecondFactors wraps a second-factor store.
+func (c *Cache) SecondFactors(inner lacop.SecondFactorStore) *SecondFactorStore {
+	return &SecondFactorStore{c: c, inner: inner}
+}
+
+// SetPendingTOTP writes through: a pending secret decides nothing.
+func (s *SecondFactorStore) SetPendingTOTP(ctx context.Context, userID string, sealed []byte, at time.Time) error {
+	return s.inner.SetPendingTOTP(ctx, userID, sealed, at)
+}
+
+// PendingTOTP reads through.
+func (s *SecondFactorStore) PendingTOTP(ctx context.Context, userID string) ([]byte, time.Time, error) {
+	return s.inner.PendingTOTP(ctx, userID)
+}
+
+// EnableTOTP writes through and bumps the epoch.
+func (s *SecondFactorStore) EnableTOTP(ctx context.Context, userID string, sealed []byte, step int64, recoveryHashes [][]byte) error {
+	defer s.c.epoch.Bump()
+	return s.inner.EnableTOTP(ctx, userID, sealed, step, recoveryHashes)
+}
+
+// DisableTOTP writes through and bumps the epoch.
+func (s *SecondFactorStore) DisableTOTP(ctx context.Context, userID string) (bool, error) {
+	defer s.c.epoch.Bump()
+	return s.inner.DisableTOTP(ctx, userID)
+}
+
+// UseTOTPStep writes through and bumps the epoch (the user's last step).
+func (s *SecondFactorStore) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
+	defer s.c.epoch.Bump()
+	return s.inner.UseTOTPStep(ctx, userID, step)
+}
+
+// UseRecoveryCode writes through: recovery codes are not cached.
+func (s *SecondFactorStore) UseRecoveryCode(ctx context.Context, userID string, hash []byte) (bool, error) {
+	return s.inner.UseRecoveryCode(ctx, userID, hash)
+}
+
+// RecoveryCodesLeft reads through.
+func (s *SecondFactorStore) RecoveryCodesLeft(ctx context.Context, userID string) (int, error) {
+	return s.inner.RecoveryCodesLeft(ctx, userID)
+}
