@@ -117,7 +117,8 @@ type AccessControl struct {
 // Rule is one access-control rule. A request matches when its host matches
 // Domain ("example.com" exactly, "*.example.com" any subdomain), the user is
 // in one of Groups (if any are given) and its path starts with one of
-// Resources (if any are given).
+// Resources (if any are given). A user passed over for their groups who
+// matches no later rule is denied, not given the default policy.
 type Rule struct {
 	Domain    string   `yaml:"domain"`
 	Policy    string   `yaml:"policy"`

@@ -488,8 +488,8 @@ func TestRequireSecondFactor(t *testing.T) {
 }
 
 // TestHalfSessionForwardAuth: the reverse-proxy check treats a
-// half-signed-in session as unauthenticated. Skipped until forward-auth
-// exists (a full session gets 200 there).
+// half-signed-in session as unauthenticated, while the full session of the
+// same user gets 200 there.
 func TestHalfSessionForwardAuth(t *testing.T) {
 	p := startPortal(t, "")
 	const email = "fwd@example.com"
@@ -498,7 +498,7 @@ func TestHalfSessionForwardAuth(t *testing.T) {
 	hdr := map[string]string{"X-Forwarded-Method": "GET", "X-Forwarded-Proto": "https",
 		"X-Forwarded-Host": "app.example.com", "X-Forwarded-Uri": "/", "Accept": "application/json"}
 	if res := p.do(request{method: "GET", path: "/api/authz/forward-auth", cookie: e.secret, header: hdr}); res.StatusCode != http.StatusOK {
-		t.Skipf("forward-auth answers a full session %d; not implemented yet", res.StatusCode)
+		t.Fatalf("forward-auth with the full session = %d; want 200", res.StatusCode)
 	}
 	half := p.halfLogin(email)
 	res := p.do(request{method: "GET", path: "/api/authz/forward-auth", cookie: half, header: hdr})

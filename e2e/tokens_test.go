@@ -675,10 +675,6 @@ func TestBearerForwardAuthAfterSignOut(t *testing.T) {
 		"X-Forwarded-Host": "app.example.com", "X-Forwarded-Uri": "/", "Accept": "application/json",
 		"Authorization": "Bearer " + tok.access}
 	res := p.do(request{method: "GET", path: "/api/authz/forward-auth", header: hdr})
-	if res.StatusCode == http.StatusNotFound {
-		// Forward-auth is issue 6; remove this skip when it lands.
-		t.Skipf("forward-auth answers a valid bearer token 404: not implemented yet")
-	}
 	if res.StatusCode != http.StatusOK || res.Header.Get("Remote-Email") != email {
 		t.Fatalf("forward-auth with a valid bearer token = %d, Remote-Email %q; want 200 and %s",
 			res.StatusCode, res.Header.Get("Remote-Email"), email)
