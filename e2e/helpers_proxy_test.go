@@ -173,6 +173,8 @@ http {
             auth_request_set $email  $upstream_http_remote_email;
             auth_request_set $name   $upstream_http_remote_name;
             auth_request_set $groups $upstream_http_remote_groups;
+        auth_request_set $login  $upstream_http_login_url;
+            auth_request_set $login  $upstream_http_login_url;
             # Always set, so whatever Remote-* the client sent is dropped.
             proxy_set_header Remote-User   $user;
             proxy_set_header Remote-Email  $email;
@@ -181,7 +183,7 @@ http {
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
-            error_page 401 =302 {{PORTAL}}/login?rd=$scheme://$http_host$request_uri;
+            error_page 401 =302 $login;
             proxy_pass {{APP}};
         }
 

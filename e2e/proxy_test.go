@@ -54,8 +54,8 @@ func TestNginxAuthRequest(t *testing.T) {
 	nginx := newViaProxy(t, startNginx(t, p.URL, app.URL, authURL))
 	p.addUser("ada@example.com", "--name", "Ada Lovelace", "--group", "admins", "--group", "dev")
 
-	res := nginx.get("app.example.com", "/some/path?x=1", acceptHTML)
-	if want := authURL + "/login?rd=http://app.example.com/some/path?x=1"; res.StatusCode != http.StatusFound || res.Header.Get("Location") != want {
+	res := nginx.get("app.example.com", "/some/path?x=1&y=2", acceptHTML)
+	if want := authURL + "/login?rd=" + url.QueryEscape("http://app.example.com/some/path?x=1&y=2"); res.StatusCode != http.StatusFound || res.Header.Get("Location") != want {
 		t.Errorf("anonymous = %d to %q; want 302 to %q", res.StatusCode, res.Header.Get("Location"), want)
 	}
 	if n := app.hits.Load(); n != 0 {
@@ -79,7 +79,7 @@ func TestNginxAuthRequest(t *testing.T) {
 		t.Fatalf("logout = %d %s", res.StatusCode, res.Body)
 	}
 	res = nginx.get("app.example.com", "/after", mergeHeaders(cookie, acceptHTML))
-	if want := authURL + "/login?rd=http://app.example.com/after"; res.StatusCode != http.StatusFound || res.Header.Get("Location") != want {
+	if want := authURL + "/login?rd=" + url.QueryEscape("http://app.example.com/after"); res.StatusCode != http.StatusFound || res.Header.Get("Location") != want {
 		t.Errorf("signed-out cookie = %d to %q; want 302 to %q", res.StatusCode, res.Header.Get("Location"), want)
 	}
 	if res := nginx.get("app.example.com", "/api/data", mergeHeaders(bearerHeader(access), acceptJSON)); res.StatusCode != http.StatusFound {

@@ -141,11 +141,17 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, 
 	switch {
 	case err == nil:
 	case lacop.ErrorCode(err) == lacop.EUNAUTHENTICATED:
+		login := s.loginURL + url.QueryEscape(o.url())
 		if redirect && (o.method == http.MethodGet || o.method == http.MethodHead) &&
 			strings.Contains(r.Header.Get("Accept"), "text/html") {
-			h.Set("Location", s.loginURL+url.QueryEscape(o.url()))
+			h.Set("Location", login)
 			w.WriteHeader(http.StatusFound)
 			return
+		}
+		if !redirect {
+			// nginx cannot escape the original URL itself; it takes this
+			// with auth_request_set and redirects to it on 401.
+			h.Set("Login-URL", login)
 		}
 		w.WriteHeader(http.StatusUnauthorized)
 		return
