@@ -1,6 +1,7 @@
-// Package sessioncache keeps the sessions and users read on every request
-// in memory, so a forward-auth check costs no store read, and forgets all
-// of them the moment any process ends a session or changes a user.
+// Package sessioncache keeps the sessions, users and access-token denylist
+// answers read on every request in memory, so a forward-auth check costs
+// no store read, and forgets all of them the moment any process ends a
+// session, changes a user or denies a token.
 //
 // The guarantee is the one the stores give: a read returns every change
 // whose call has returned, in any process sharing the Epoch. Each write
@@ -87,12 +88,15 @@ type Cache struct {
 	users    *table[string, lacop.User]    // by id
 	// byID finds a cached session's hash for TouchSession.
 	byID *table[string, string]
+	// allowed holds access-token jtis found not denied.
+	allowed *table[string, struct{}]
 }
 
 // New returns a cache of at most size sessions and size users.
 func New(epoch Epoch, size int) *Cache {
 	return &Cache{epoch: epoch, sessions: newTable[string, lacop.Session](size),
-		users: newTable[string, lacop.User](size), byID: newTable[string, string](size)}
+		users: newTable[string, lacop.User](size), byID: newTable[string, string](size),
+		allowed: newTable[string, struct{}](size)}
 }
 
 // observe notes how a call to the store went. A failure that is not a

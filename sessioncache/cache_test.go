@@ -29,7 +29,7 @@ func wrapped(c *sessioncache.Cache, db *sqlite.DB) storetest.Stores {
 		Users: c.Users(sqlite.NewUserStore(db)), Sessions: c.Sessions(sqlite.NewSessionStore(db)),
 		Audit: sqlite.NewAuditStore(db), Setup: sqlite.NewSetupStore(db),
 		SecondFactor: c.SecondFactors(sqlite.NewSecondFactorStore(db)), Regulation: sqlite.NewRegulationStore(db),
-		Tokens: sqlite.NewTokenStore(db), Keys: sqlite.NewKeyStore(db),
+		Tokens: c.Tokens(sqlite.NewTokenStore(db)), Keys: sqlite.NewKeyStore(db),
 	}
 }
 
@@ -96,6 +96,12 @@ func TestOtherProcessEndsSession(t *testing.T) {
 			}
 			return nil
 		}},
+		{"deny a token", func() error { return b.Tokens.DenyAccessToken(ctx, "jti-1", t0.Add(time.Hour)) }, func() error {
+			if denied, err := a.Tokens.AccessTokenDenied(ctx, "jti-1", t0); err != nil || !denied {
+				return errorf("denied token not seen as denied: %v, %v", denied, err)
+			}
+			return nil
+		}},
 		{"end the session", func() error { _, err := b.Sessions.DeleteSession(ctx, "s1"); return err }, func() error {
 			if _, err := a.Sessions.SessionByHash(ctx, bytes.Repeat([]byte{2}, 32)); lacop.ErrorCode(err) != lacop.ENOTFOUND {
 				return errorf("ended session still found: %v", err)
@@ -108,6 +114,7 @@ func TestOtherProcessEndsSession(t *testing.T) {
 		a.Users.UserByID(ctx, "u1")
 		a.Sessions.SessionByHash(ctx, sess.SecretHash)
 		a.Sessions.SessionByHash(ctx, bytes.Repeat([]byte{2}, 32))
+		a.Tokens.AccessTokenDenied(ctx, "jti-1", t0)
 		if err := tt.change(); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}

@@ -225,3 +225,85 @@ func (s *SecondFactorStore) UseRecoveryCode(ctx context.Context, userID string, 
 func (s *SecondFactorStore) RecoveryCodesLeft(ctx context.Context, userID string) (int, error) {
 	return s.inner.RecoveryCodesLeft(ctx, userID)
 }
+
+// TokenStore caches "not denied" answers of AccessTokenDenied, the read on
+// every bearer request; every write that denies a token bumps the epoch.
+type TokenStore struct {
+	c     *Cache
+	inner lacop.TokenStore
+}
+
+var _ lacop.TokenStore = (*TokenStore)(nil)
+
+// Tokens wraps a token store.
+func (c *Cache) Tokens(inner lacop.TokenStore) *TokenStore { return &TokenStore{c: c, inner: inner} }
+
+// AccessTokenDenied is served from the cache while nothing was denied. A
+// cached "not denied" needs no expiry of its own: the caller checks the
+// token's exp, and denylist entries only ever end at it.
+func (s *TokenStore) AccessTokenDenied(ctx context.Context, jti string, now time.Time) (bool, error) {
+	epoch, usable := s.c.current()
+	if _, ok := s.c.allowed.get(jti, epoch); ok && usable {
+		return false, nil
+	}
+	denied, err := s.inner.AccessTokenDenied(ctx, jti, now)
+	s.c.observe(err)
+	if err == nil && !denied {
+		s.c.allowed.put(jti, epoch, struct{}{})
+	}
+	return denied, err
+}
+
+// DenyAccessToken writes through and bumps the epoch.
+func (s *TokenStore) DenyAccessToken(ctx context.Context, jti string, expiresAt time.Time) error {
+	defer s.c.epoch.Bump()
+	return s.inner.DenyAccessToken(ctx, jti, expiresAt)
+}
+
+// DenySessionAccessTokens writes through and bumps the epoch.
+func (s *TokenStore) DenySessionAccessTokens(ctx context.Context, now time.Time, sessionIDs ...string) error {
+	defer s.c.epoch.Bump()
+	return s.inner.DenySessionAccessTokens(ctx, now, sessionIDs...)
+}
+
+// DenyUserAccessTokens writes through and bumps the epoch.
+func (s *TokenStore) DenyUserAccessTokens(ctx context.Context, userID string, now time.Time) error {
+	defer s.c.epoch.Bump()
+	return s.inner.DenyUserAccessTokens(ctx, userID, now)
+}
+
+// PruneTokens writes through and bumps the epoch.
+func (s *TokenStore) PruneTokens(ctx context.Context, now time.Time) error {
+	defer s.c.epoch.Bump()
+	return s.inner.PruneTokens(ctx, now)
+}
+
+// RecordAccessToken writes through: a new record denies nothing.
+func (s *TokenStore) RecordAccessToken(ctx context.Context, jti, sessionID, userID string, expiresAt time.Time) error {
+	return s.inner.RecordAccessToken(ctx, jti, sessionID, userID, expiresAt)
+}
+
+// CreateRefreshToken writes through: refresh tokens are not cached.
+func (s *TokenStore) CreateRefreshToken(ctx context.Context, t *lacop.RefreshToken) error {
+	return s.inner.CreateRefreshToken(ctx, t)
+}
+
+// RefreshTokenByHash reads through.
+func (s *TokenStore) RefreshTokenByHash(ctx context.Context, hash []byte) (*lacop.RefreshToken, error) {
+	return s.inner.RefreshTokenByHash(ctx, hash)
+}
+
+// SpendRefreshToken writes through.
+func (s *TokenStore) SpendRefreshToken(ctx context.Context, hash []byte, at time.Time, successorJTI string, successorIssuedAt time.Time, next *lacop.RefreshToken) error {
+	return s.inner.SpendRefreshToken(ctx, hash, at, successorJTI, successorIssuedAt, next)
+}
+
+// DeleteRefreshTokens writes through.
+func (s *TokenStore) DeleteRefreshTokens(ctx context.Context, sessionIDs ...string) error {
+	return s.inner.DeleteRefreshTokens(ctx, sessionIDs...)
+}
+
+// DeleteUserRefreshTokens writes through.
+func (s *TokenStore) DeleteUserRefreshTokens(ctx context.Context, userID string) error {
+	return s.inner.DeleteUserRefreshTokens(ctx, userID)
+}

@@ -166,7 +166,7 @@ func (m *Main) Open(cmd *cobra.Command) error {
 	}, auth.Stores{
 		Users: cache.Users(sqlite.NewUserStore(db)), Sessions: cache.Sessions(sqlite.NewSessionStore(db)),
 		Audit: sqlite.NewAuditStore(db), Setup: sqlite.NewSetupStore(db), SecondFactors: cache.SecondFactors(sqlite.NewSecondFactorStore(db)),
-		Regulation: sqlite.NewRegulationStore(db), Tokens: sqlite.NewTokenStore(db), Keys: sqlite.NewKeyStore(db),
+		Regulation: sqlite.NewRegulationStore(db), Tokens: cache.Tokens(sqlite.NewTokenStore(db)), Keys: sqlite.NewKeyStore(db),
 		Notify: m.Notifier,
 	}, password.NewHasher(password.DefaultParams(), 0), sealer, m.Logger)
 	// Every command that ends sessions signs nothing, but the keys must
