@@ -18,6 +18,13 @@ type original struct {
 	uri    string // path and query, as the client sent them
 }
 
+// Header values shared by every forward-auth answer, set without
+// allocating. They are never modified.
+var (
+	noStoreValue = []string{"no-store"}
+	nosniffValue = []string{"nosniff"}
+)
+
 func (o *original) url() string { return o.scheme + "://" + o.host + o.uri }
 
 func (o *original) path() string {
@@ -101,6 +108,7 @@ func (s *Server) handleForwardAuth(w http.ResponseWriter, r *http.Request) {
 	o, ok := forwarded(r)
 	if !ok {
 		noStore(w)
+		w.Header()["X-Content-Type-Options"] = nosniffValue
 		s.error(w, r, errForwardedHeaders)
 		return
 	}
@@ -113,6 +121,7 @@ func (s *Server) handleAuthRequest(w http.ResponseWriter, r *http.Request) {
 	o, ok := originalURL(r)
 	if !ok {
 		noStore(w)
+		w.Header()["X-Content-Type-Options"] = nosniffValue
 		s.error(w, r, errOriginalURL)
 		return
 	}
@@ -124,7 +133,8 @@ func (s *Server) handleAuthRequest(w http.ResponseWriter, r *http.Request) {
 // a cookie, and logs nothing per request at info level.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, redirect bool) {
 	h := w.Header()
-	h.Set("Cache-Control", "no-store")
+	h["Cache-Control"] = noStoreValue
+	h["X-Content-Type-Options"] = nosniffValue
 	host, path := o.host, o.path()
 	// The rules as far as they can be read without knowing who asks:
 	// bypass and deny need no credentials.
@@ -166,10 +176,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, 
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}
-	h.Set("Remote-User", id.User.ID)
-	h.Set("Remote-Email", id.User.Email)
-	h.Set("Remote-Name", id.User.Name)
-	h.Set("Remote-Groups", strings.Join(id.User.Groups, ","))
+	v := make([]string, 4) // one allocation for the four headers
+	v[0], v[1], v[2], v[3] = id.User.ID, id.User.Email, id.User.Name, strings.Join(id.User.Groups, ",")
+	h["Remote-User"], h["Remote-Email"], h["Remote-Name"], h["Remote-Groups"] = v[0:1:1], v[1:2:2], v[2:3:3], v[3:4:4]
 	w.WriteHeader(http.StatusOK)
 }
 

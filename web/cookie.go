@@ -2,19 +2,31 @@ package web
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/auth"
 )
 
-// sessionSecret returns the session cookie's value, or "".
+// sessionSecret returns the session cookie's value, or "". It scans the
+// Cookie headers for our one name instead of parsing every cookie (as
+// r.Cookie does), because forward-auth runs it on every proxied request
+// with whatever cookies the apps behind the proxy set. Values are taken as
+// sent: a session secret is base64url, and anything else fails the
+// well-formedness check in auth.
 func (s *Server) sessionSecret(r *http.Request) string {
-	c, err := r.Cookie(s.cookieName)
-	if err != nil {
-		return ""
+	for _, line := range r.Header["Cookie"] {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimLeft(part, " \t")
+			if name, value, ok := strings.Cut(part, "="); ok && name == s.cookieName {
+				return strings.Trim(strings.TrimRight(value, " \t"), `"`)
+			}
+		}
 	}
-	return c.Value
+	return ""
 }
 
 // sessionCookie is the one place the cookie's name, path, domain and flags

@@ -115,6 +115,20 @@ func (s *Server) Close() {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Forward-auth is asked about every request the proxy serves: it goes
+	// straight to its handler, past the router and the page headers (its
+	// answers are read by the proxy, never rendered). Any other method or
+	// path takes the normal way, 405 and 404 included.
+	if r.Method == http.MethodGet {
+		switch r.URL.Path {
+		case "/api/authz/forward-auth":
+			s.handleForwardAuth(w, r)
+			return
+		case "/api/authz/auth-request":
+			s.handleAuthRequest(w, r)
+			return
+		}
+	}
 	s.handler.ServeHTTP(w, r)
 }
 
