@@ -143,10 +143,26 @@ func (m *Main) Open(cmd *cobra.Command) error {
 	// Sessions and users read on every request are cached; every process on
 	// this data directory (serve and the CLI beside it) shares the epoch
 	// that invalidates the cache, so a change made anywhere is seen at once.
-	if m.Epoch, err = sessioncache.OpenFileEpoch(filepath.Join(m.Config.DataDir, "cache.epoch")); err != nil {
-		return err
+	// Where the platform has no shared mappings, no process caches. Where it
+	// has, failing to open the epoch is fatal: another process may be
+	// caching, and this one's changes must reach it.
+	stores := auth.Stores{
+		Users: sqlite.NewUserStore(db), Sessions: sqlite.NewSessionStore(db), Audit: sqlite.NewAuditStore(db),
+		Setup: sqlite.NewSetupStore(db), SecondFactors: sqlite.NewSecondFactorStore(db),
+		Regulation: sqlite.NewRegulationStore(db), Tokens: sqlite.NewTokenStore(db), Keys: sqlite.NewKeyStore(db),
+		Notify: m.Notifier,
 	}
-	cache := sessioncache.New(m.Epoch, sessioncache.DefaultSize)
+	m.Epoch, err = sessioncache.OpenFileEpoch(filepath.Join(m.Config.DataDir, "cache.epoch"))
+	switch {
+	case errors.Is(err, sessioncache.ErrNoSharedEpoch):
+		m.Epoch = nil
+	case err != nil:
+		return err
+	default:
+		cache := sessioncache.New(m.Epoch, sessioncache.DefaultSize)
+		stores.Users, stores.Sessions = cache.Users(stores.Users), cache.Sessions(stores.Sessions)
+		stores.SecondFactors, stores.Tokens = cache.SecondFactors(stores.SecondFactors), cache.Tokens(stores.Tokens)
+	}
 	cfg := m.Config
 	m.Auth = auth.NewService(auth.Config{
 		InactivityTimeout:   cfg.Session.InactivityTimeout,
@@ -163,12 +179,7 @@ func (m *Main) Open(cmd *cobra.Command) error {
 			URL:       strings.TrimSuffix(cfg.PublicURL, "/"),
 			AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL, ReuseGrace: cfg.Tokens.ReuseGrace,
 		},
-	}, auth.Stores{
-		Users: cache.Users(sqlite.NewUserStore(db)), Sessions: cache.Sessions(sqlite.NewSessionStore(db)),
-		Audit: sqlite.NewAuditStore(db), Setup: sqlite.NewSetupStore(db), SecondFactors: cache.SecondFactors(sqlite.NewSecondFactorStore(db)),
-		Regulation: sqlite.NewRegulationStore(db), Tokens: cache.Tokens(sqlite.NewTokenStore(db)), Keys: sqlite.NewKeyStore(db),
-		Notify: m.Notifier,
-	}, password.NewHasher(password.DefaultParams(), 0), sealer, m.Logger)
+	}, stores, password.NewHasher(password.DefaultParams(), 0), sealer, m.Logger)
 	// Every command that ends sessions signs nothing, but the keys must
 	// open with this data directory's secret.key: find out now.
 	return m.Auth.LoadKeys(cmd.Context())
