@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -445,4 +446,41 @@ func TestCookieDomainForwardAuth(t *testing.T) {
 		t.Errorf("GET /logout with a dead cookie = %d; want 303", dead.StatusCode)
 	}
 	wantDeletingCookie(t, dead.Response, name, domain)
+}
+
+// TestForwardAuthQuiet: forward-auth writes nothing to the log at info
+// level per request and creates no session, signed in or not, allowed or
+// refused: a proxy asks about every request, and a log line each would
+// drown the log and cost more than the check.
+func TestForwardAuthQuiet(t *testing.T) {
+	p := startPortal(t, proxyConfig)
+	p.addUser("quiet@example.com")
+	cookie := cookieHeader(cookieName, p.login("quiet@example.com"))
+	sessions := len(p.sessionLines())
+	before := p.out.String()
+	for i := range 50 {
+		for _, c := range []struct {
+			target string
+			header map[string]string
+			want   int
+		}{
+			{"https://app.example.com/x", cookie, http.StatusOK},
+			{"https://app.example.com/x", map[string]string{"Accept": "application/json"}, http.StatusUnauthorized},
+			{"https://deny.example.com/", cookie, http.StatusForbidden},
+			{"https://public.example.com/", nil, http.StatusOK},
+		} {
+			if res := p.forwardAuth("GET", c.target, c.header); res.StatusCode != c.want {
+				t.Fatalf("request %d to %s = %d; want %d", i, c.target, res.StatusCode, c.want)
+			}
+			if res := p.authRequest("GET", c.target, c.header); res.StatusCode != c.want {
+				t.Fatalf("auth-request %d to %s = %d; want %d", i, c.target, res.StatusCode, c.want)
+			}
+		}
+	}
+	if added := strings.TrimPrefix(p.out.String(), before); strings.TrimSpace(added) != "" {
+		t.Errorf("400 forward-auth checks logged:\n%s\nwant nothing at info level", added)
+	}
+	if n := len(p.sessionLines()); n != sessions {
+		t.Errorf("%d sessions after 400 checks, %d before; want no new session", n, sessions)
+	}
 }
