@@ -93,14 +93,20 @@ func (s *Service) ReportConcern(ctx context.Context, id *Identity, note string, 
 // Activity lists the user's own audit events, newest first, so they can spot
 // sign-ins that were not theirs. before pages backwards by event id.
 func (s *Service) Activity(ctx context.Context, userID, before string, limit int) ([]*lacop.AuditEvent, error) {
-	if limit <= 0 || limit > 200 {
-		limit = 50
+	return s.AuditEvents(ctx, lacop.AuditFilter{UserID: userID, BeforeID: before, Limit: limit})
+}
+
+// AuditEvents lists audit events matching f, newest first, at most 200 at
+// a time (50 when f.Limit is unset): the activity page and the admins' log.
+func (s *Service) AuditEvents(ctx context.Context, f lacop.AuditFilter) ([]*lacop.AuditEvent, error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
 	}
-	events, err := s.Audit.Events(ctx, lacop.AuditFilter{UserID: userID, BeforeID: before, Limit: limit})
+	events, err := s.Audit.Events(ctx, f)
 	if lacop.ErrorCode(err) == lacop.EINVALID {
 		return nil, err
 	} else if err != nil {
-		return nil, unavailable("list activity", err)
+		return nil, unavailable("list audit events", err)
 	}
 	return events, nil
 }

@@ -2,8 +2,11 @@ package web
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/auth"
 )
 
 var errNotAdmin = lacop.Errorf(lacop.EFORBIDDEN, "Administrators only.")
@@ -28,4 +31,168 @@ func (s *Server) handleAdminResetTOTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// adminUserView is a user as the admin API shows it.
+type adminUserView struct {
+	userJSON
+	Disabled  bool      `json:"disabled"`
+	HasTOTP   bool      `json:"hasTOTP"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+func newAdminUserView(u *lacop.User) adminUserView {
+	return adminUserView{userJSON: newUserJSON(u), Disabled: u.Disabled, HasTOTP: u.HasTOTP(), CreatedAt: u.CreatedAt}
+}
+
+var errListUnavailable = lacop.Errorf(lacop.EUNAVAILABLE, "The list cannot be read right now.")
+
+// handleAdminUsers lists every user.
+func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
+	users, err := s.auth.Users.Users(r.Context())
+	if err != nil {
+		s.logger.Error("admin: list users", "err", err)
+		s.error(w, r, errListUnavailable)
+		return
+	}
+	views := make([]adminUserView, 0, len(users))
+	for _, u := range users {
+		views = append(views, newAdminUserView(u))
+	}
+	s.json(w, http.StatusOK, map[string]any{"users": views})
+}
+
+// handleAdminUserCreate creates a user: 201 with the user, 409 when the
+// email is taken, 422 for a weak password.
+func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Email    string   `json:"email"`
+		Name     string   `json:"name"`
+		Password string   `json:"password"`
+		Admin    bool     `json:"admin"`
+		Groups   []string `json:"groups"`
+	}
+	if err := decodeJSON(r, &req, false); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	u, err := s.auth.CreateUser(r.Context(), auth.NewUser{Email: req.Email, Name: req.Name, Password: req.Password,
+		Admin: req.Admin, Groups: req.Groups}, identity(r).User.ID, s.client(r))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusCreated, map[string]any{"user": newAdminUserView(u)})
+}
+
+// handleAdminUserDisable disables a user and ends every session and token.
+func (s *Server) handleAdminUserDisable(w http.ResponseWriter, r *http.Request) {
+	id := identity(r)
+	target := r.PathValue("id")
+	if err := s.auth.DisableUser(r.Context(), target, id.User.ID, s.client(r)); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if target == id.User.ID {
+		s.clearSessionCookie(w) // an admin who disabled themselves is signed out
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleAdminUserRevoke ends every session and token of a user.
+func (s *Server) handleAdminUserRevoke(w http.ResponseWriter, r *http.Request) {
+	id := identity(r)
+	target := r.PathValue("id")
+	if _, err := s.auth.Users.UserByID(r.Context(), target); lacop.ErrorCode(err) == lacop.ENOTFOUND {
+		s.error(w, r, errNotFound)
+		return
+	}
+	n, err := s.auth.RevokeAll(r.Context(), target, id.User.ID, s.client(r))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if target == id.User.ID {
+		s.clearSessionCookie(w)
+	}
+	s.json(w, http.StatusOK, map[string]any{"revoked": n})
+}
+
+// adminSessionView is a session with its user's email, for the admins'
+// list of every live session.
+type adminSessionView struct {
+	sessionView
+	UserID    string `json:"userId"`
+	UserEmail string `json:"userEmail"`
+}
+
+// handleAdminSessions lists every live session, or one user's (?user=ID).
+func (s *Server) handleAdminSessions(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	var list []*lacop.Session
+	var err error
+	if user := r.URL.Query().Get("user"); user != "" {
+		list, err = s.auth.Sessions.UserSessions(ctx, user)
+	} else {
+		list, err = s.auth.Sessions.AllSessions(ctx)
+	}
+	if err != nil {
+		s.logger.Error("admin: list sessions", "err", err)
+		s.error(w, r, errListUnavailable)
+		return
+	}
+	emails := map[string]string{}
+	views := make([]adminSessionView, 0, len(list))
+	for i, v := range s.sessionViews(list, identity(r).Session.ID) {
+		uid := list[i].UserID
+		if _, ok := emails[uid]; !ok {
+			if u, err := s.auth.Users.UserByID(ctx, uid); err == nil {
+				emails[uid] = u.Email
+			}
+		}
+		views = append(views, adminSessionView{sessionView: v, UserID: uid, UserEmail: emails[uid]})
+	}
+	s.json(w, http.StatusOK, map[string]any{"sessions": views})
+}
+
+// handleAdminSessionDelete ends any session by its public id.
+func (s *Server) handleAdminSessionDelete(w http.ResponseWriter, r *http.Request) {
+	id := identity(r)
+	target := r.PathValue("id")
+	if err := s.auth.AdminEndSession(r.Context(), target, id.User.ID, s.client(r)); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if target == id.Session.ID {
+		s.clearSessionCookie(w)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleAdminAudit lists audit events: ?user=ID&type=T&since=RFC3339&before=EVENT_ID&limit=N.
+func (s *Server) handleAdminAudit(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := lacop.AuditFilter{UserID: q.Get("user"), Type: q.Get("type"), BeforeID: q.Get("before")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			s.error(w, r, lacop.Errorf(lacop.EINVALID, "limit must be a positive number."))
+			return
+		}
+		f.Limit = n
+	}
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			s.error(w, r, lacop.Errorf(lacop.EINVALID, "since must be a time like 2026-01-02T15:04:05Z."))
+			return
+		}
+		f.Since = t
+	}
+	events, err := s.auth.AuditEvents(r.Context(), f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, map[string]any{"events": events})
 }

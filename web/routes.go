@@ -61,7 +61,14 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/authz/auth-request", s.handleAuthRequest)
 
 	// Administration.
+	mux.HandleFunc("GET /api/admin/users", s.apiAdmin(s.handleAdminUsers))
+	mux.HandleFunc("POST /api/admin/users", s.apiAdmin(s.handleAdminUserCreate))
+	mux.HandleFunc("POST /api/admin/users/{id}/disable", s.apiAdmin(s.handleAdminUserDisable))
+	mux.HandleFunc("POST /api/admin/users/{id}/revoke-sessions", s.apiAdmin(s.handleAdminUserRevoke))
 	mux.HandleFunc("DELETE /api/admin/users/{id}/totp", s.apiAdmin(s.handleAdminResetTOTP))
+	mux.HandleFunc("GET /api/admin/sessions", s.apiAdmin(s.handleAdminSessions))
+	mux.HandleFunc("DELETE /api/admin/sessions/{id}", s.apiAdmin(s.handleAdminSessionDelete))
+	mux.HandleFunc("GET /api/admin/audit", s.apiAdmin(s.handleAdminAudit))
 
 	// Help, readable signed in or not.
 	mux.HandleFunc("GET /help", s.handleHelp)
