@@ -126,6 +126,23 @@ func parseForm(r *http.Request) error {
 	return nil
 }
 
+// rootFile serves one embedded static file at a path of its own: the web
+// app manifest, and the service worker, whose scope is the directory it is
+// served from, so it must live at the root. Both are re-checked on every
+// use (no-cache), so a new version reaches installed apps.
+func (s *Server) rootFile(name, contentType string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b, err := staticFS.ReadFile("static/" + name)
+		if err != nil {
+			s.error(w, r, errNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", contentType)
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(b)
+	}
+}
+
 // staticHandler serves the embedded CSS, script and icons. They hold no
 // session state, so they may be cached.
 func (s *Server) staticHandler() http.Handler {

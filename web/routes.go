@@ -78,6 +78,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.Handle("GET /static/", s.staticHandler())
+	mux.HandleFunc("GET /manifest.webmanifest", s.rootFile("manifest.webmanifest", "application/manifest+json"))
+	mux.HandleFunc("GET /sw.js", s.rootFile("sw.js", "text/javascript; charset=utf-8"))
 
 	// Everything else: JSON for the API, a page elsewhere; 405 when the path
 	// exists for another method.

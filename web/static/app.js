@@ -5,6 +5,12 @@
   "use strict";
 
   var channel = "BroadcastChannel" in window ? new BroadcastChannel("lacop-session") : null;
+
+  // The service worker makes the portal installable; it caches only static
+  // assets (see /sw.js).
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js")["catch"](function () { /* not offered: fine */ });
+  }
   var signedIn = document.body.classList.contains("signed-in");
   var leaving = false;
   var source = null;
@@ -14,6 +20,9 @@
   function cleanup() {
     try { window.localStorage.clear(); } catch (e) { /* storage disabled */ }
     try { window.sessionStorage.clear(); } catch (e) { /* storage disabled */ }
+    if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+      navigator.serviceWorker.controller.postMessage({ type: "signed-out" });
+    }
     if (!window.caches || !window.caches.keys) {
       return Promise.resolve();
     }
