@@ -48,6 +48,8 @@ type AuditFilter struct {
 	UserID string
 	Type   string
 	Since  time.Time
+	// Until, when set, keeps only events before it.
+	Until time.Time
 	// BeforeID pages backwards: only events older than this id.
 	BeforeID string
 	// Limit caps the result; 0 means a store default.

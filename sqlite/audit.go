@@ -79,6 +79,9 @@ func (s *AuditStore) Events(ctx context.Context, f lacop.AuditFilter) ([]*lacop.
 	if !f.Since.IsZero() {
 		where, args = append(where, "time >= ?"), append(args, ms(f.Since))
 	}
+	if !f.Until.IsZero() {
+		where, args = append(where, "time < ?"), append(args, ms(f.Until))
+	}
 	if f.BeforeID != "" {
 		before, err := strconv.ParseInt(f.BeforeID, 10, 64)
 		if err != nil {

@@ -157,6 +157,10 @@ func testAuditFilters(t *testing.T, s lacop.AuditStore) {
 			func(e *lacop.AuditEvent) bool {
 				return e.UserID == "ann" && e.Type == lacop.AuditLogout && e.Time.After(since)
 			}, 100},
+		{"until", lacop.AuditFilter{Until: since, Limit: 100},
+			func(e *lacop.AuditEvent) bool { return e.Time.Before(since) }, 100},
+		{"since and until", lacop.AuditFilter{Since: base.Add(2 * time.Minute), Until: since, Limit: 100},
+			func(e *lacop.AuditEvent) bool { return !e.Time.Before(base.Add(2*time.Minute)) && e.Time.Before(since) }, 100},
 		{"limit", lacop.AuditFilter{Limit: 3},
 			func(*lacop.AuditEvent) bool { return true }, 3},
 		{"limit and user", lacop.AuditFilter{UserID: "ann", Limit: 2},

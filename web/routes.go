@@ -70,6 +70,15 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("DELETE /api/admin/sessions/{id}", s.apiAdmin(s.handleAdminSessionDelete))
 	mux.HandleFunc("GET /api/admin/audit", s.apiAdmin(s.handleAdminAudit))
 
+	// The admin panel.
+	mux.HandleFunc("GET /admin", s.pageAdmin(func(w http.ResponseWriter, r *http.Request) { seeOther(w, "/admin/users") }))
+	mux.HandleFunc("GET /admin/users", s.pageAdmin(s.handleAdminUsersPage))
+	mux.HandleFunc("POST /admin/users", s.pageAdmin(s.handleAdminUserCreateSubmit))
+	mux.HandleFunc("POST /admin/users/{id}/{action}", s.pageAdmin(s.handleAdminUserActionSubmit))
+	mux.HandleFunc("GET /admin/sessions", s.pageAdmin(s.handleAdminSessionsPage))
+	mux.HandleFunc("POST /admin/sessions/{id}/end", s.pageAdmin(s.handleAdminSessionEndSubmit))
+	mux.HandleFunc("GET /admin/logs", s.pageAdmin(s.handleAdminLogsPage))
+
 	// Help, readable signed in or not.
 	mux.HandleFunc("GET /help", s.handleHelp)
 	mux.HandleFunc("GET /help/logout", s.handleHelp)
