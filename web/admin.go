@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -47,17 +48,26 @@ func newAdminUserView(u *lacop.User) adminUserView {
 
 var errListUnavailable = lacop.Errorf(lacop.EUNAVAILABLE, "The list cannot be read right now.")
 
-// handleAdminUsers lists every user.
-func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
-	users, err := s.auth.Users.Users(r.Context())
+// adminUsers lists every user as the admin views show them.
+func (s *Server) adminUsers(ctx context.Context) ([]adminUserView, error) {
+	users, err := s.auth.Users.Users(ctx)
 	if err != nil {
 		s.logger.Error("admin: list users", "err", err)
-		s.error(w, r, errListUnavailable)
-		return
+		return nil, errListUnavailable
 	}
 	views := make([]adminUserView, 0, len(users))
 	for _, u := range users {
 		views = append(views, newAdminUserView(u))
+	}
+	return views, nil
+}
+
+// handleAdminUsers lists every user.
+func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
+	views, err := s.adminUsers(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
 	}
 	s.json(w, http.StatusOK, map[string]any{"users": views})
 }
@@ -126,20 +136,20 @@ type adminSessionView struct {
 	UserEmail string `json:"userEmail"`
 }
 
-// handleAdminSessions lists every live session, or one user's (?user=ID).
-func (s *Server) handleAdminSessions(w http.ResponseWriter, r *http.Request) {
+// adminSessions lists every live session, or one user's, each with its
+// user's email.
+func (s *Server) adminSessions(r *http.Request, userID string) ([]adminSessionView, error) {
 	ctx := r.Context()
 	var list []*lacop.Session
 	var err error
-	if user := r.URL.Query().Get("user"); user != "" {
-		list, err = s.auth.Sessions.UserSessions(ctx, user)
+	if userID != "" {
+		list, err = s.auth.Sessions.UserSessions(ctx, userID)
 	} else {
 		list, err = s.auth.Sessions.AllSessions(ctx)
 	}
 	if err != nil {
 		s.logger.Error("admin: list sessions", "err", err)
-		s.error(w, r, errListUnavailable)
-		return
+		return nil, errListUnavailable
 	}
 	emails := map[string]string{}
 	views := make([]adminSessionView, 0, len(list))
@@ -151,6 +161,16 @@ func (s *Server) handleAdminSessions(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		views = append(views, adminSessionView{sessionView: v, UserID: uid, UserEmail: emails[uid]})
+	}
+	return views, nil
+}
+
+// handleAdminSessions lists every live session, or one user's (?user=ID).
+func (s *Server) handleAdminSessions(w http.ResponseWriter, r *http.Request) {
+	views, err := s.adminSessions(r, r.URL.Query().Get("user"))
+	if err != nil {
+		s.error(w, r, err)
+		return
 	}
 	s.json(w, http.StatusOK, map[string]any{"sessions": views})
 }

@@ -44,15 +44,10 @@ func (s *Server) handleAdminUsersPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderAdminUsers(w http.ResponseWriter, r *http.Request, status int, errMsg string, form map[string]string) {
-	users, err := s.auth.Users.Users(r.Context())
+	views, err := s.adminUsers(r.Context())
 	if err != nil {
-		s.logger.Error("admin: list users", "err", err)
-		s.error(w, r, errListUnavailable)
+		s.error(w, r, err)
 		return
-	}
-	views := make([]adminUserView, 0, len(users))
-	for _, u := range users {
-		views = append(views, newAdminUserView(u))
 	}
 	s.render(w, r, status, "admin_users.html", pageData{Title: "Users", Identity: identity(r), Error: errMsg, Form: form,
 		Notice: adminNotices[r.URL.Query().Get("done")], Data: adminUsersData{Users: views}})
@@ -124,31 +119,19 @@ type adminSessionsData struct {
 
 // handleAdminSessionsPage lists every live session, or one user's.
 func (s *Server) handleAdminSessionsPage(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	user := r.URL.Query().Get("user")
-	users, err := s.auth.Users.Users(ctx)
-	var list []*lacop.Session
-	if err == nil && user != "" {
-		list, err = s.auth.Sessions.UserSessions(ctx, user)
-	} else if err == nil {
-		list, err = s.auth.Sessions.AllSessions(ctx)
-	}
+	users, err := s.adminUsers(r.Context())
 	if err != nil {
-		s.logger.Error("admin: list sessions", "err", err)
-		s.error(w, r, errListUnavailable)
+		s.error(w, r, err)
 		return
 	}
-	emails := make(map[string]string, len(users))
-	data := adminSessionsData{User: user}
-	for _, u := range users {
-		emails[u.ID] = u.Email
-		data.Users = append(data.Users, newAdminUserView(u))
-	}
-	for i, v := range s.sessionViews(list, identity(r).Session.ID) {
-		data.Sessions = append(data.Sessions, adminSessionView{sessionView: v, UserID: list[i].UserID, UserEmail: emails[list[i].UserID]})
+	sessions, err := s.adminSessions(r, user)
+	if err != nil {
+		s.error(w, r, err)
+		return
 	}
 	s.render(w, r, http.StatusOK, "admin_sessions.html", pageData{Title: "All sessions", Identity: identity(r),
-		Notice: adminNotices[r.URL.Query().Get("done")], Data: data})
+		Notice: adminNotices[r.URL.Query().Get("done")], Data: adminSessionsData{Sessions: sessions, Users: users, User: user}})
 }
 
 // handleAdminSessionEndSubmit ends any session from the list.
