@@ -71,17 +71,24 @@ func (s *Service) IssueTokens(ctx context.Context, id *Identity, c Client) (*Tok
 	if err := s.Tokens.CreateRefreshToken(ctx, rt); err != nil {
 		return nil, unavailable("create refresh token", err)
 	}
-	jti := s.randomString(16)
-	access, exp, err := s.signAccess(ctx, id.User, id.Session, jti, now)
+	return s.handOut(ctx, id.User, id.Session, s.randomString(16), now, secret,
+		&lacop.AuditEvent{Type: lacop.AuditTokenIssued}, c)
+}
+
+// handOut signs the access token jti issued at iat, confirms that the
+// session and the user's version outlived the writing of both tokens,
+// records the audit event e (filled in here) and returns the pair.
+func (s *Service) handOut(ctx context.Context, u *lacop.User, sess *lacop.Session, jti string, iat time.Time, refresh string, e *lacop.AuditEvent, c Client) (*TokenPair, error) {
+	access, exp, err := s.signAccess(ctx, u, sess, jti, iat)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.confirmTokens(ctx, id.User, id.Session.ID, jti, exp); err != nil {
+	if err := s.confirmTokens(ctx, u, sess.ID, jti, exp); err != nil {
 		return nil, err
 	}
-	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditTokenIssued, UserID: id.User.ID, SessionID: id.Session.ID,
-		ActorID: id.User.ID, IP: c.IP, UserAgent: c.UserAgent})
-	return &TokenPair{Access: access, Refresh: secret, ExpiresIn: exp.Sub(now)}, nil
+	e.UserID, e.SessionID, e.ActorID, e.IP, e.UserAgent = u.ID, sess.ID, u.ID, c.IP, c.UserAgent
+	s.record(ctx, e)
+	return &TokenPair{Access: access, Refresh: refresh, ExpiresIn: exp.Sub(iat)}, nil
 }
 
 // signAccess records and signs an access token for the session. The record
@@ -177,11 +184,8 @@ func (s *Service) Refresh(ctx context.Context, secret string, c Client) (*TokenP
 		default:
 			return nil, unavailable("spend refresh token", err)
 		}
-		access, exp, err := s.signAccess(ctx, u, sess, jti, iat)
+		pair, err := s.handOut(ctx, u, sess, jti, iat, next, &lacop.AuditEvent{Type: lacop.AuditTokenRefreshed}, c)
 		if err != nil {
-			return nil, err
-		}
-		if err := s.confirmTokens(ctx, u, sess.ID, jti, exp); err != nil {
 			return nil, err
 		}
 		if now.Sub(sess.LastActiveAt) >= s.touchInterval() {
@@ -190,9 +194,7 @@ func (s *Service) Refresh(ctx context.Context, secret string, c Client) (*TokenP
 				s.Logger.Warn("touch session", "session", sess.ID, "err", err)
 			}
 		}
-		s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditTokenRefreshed, UserID: u.ID, SessionID: sess.ID,
-			ActorID: u.ID, IP: c.IP, UserAgent: c.UserAgent})
-		return &TokenPair{Access: access, Refresh: next, ExpiresIn: exp.Sub(iat)}, nil
+		return pair, nil
 	}
 	return nil, errInvalidGrant
 }
@@ -242,16 +244,8 @@ func (s *Service) spentAgain(ctx context.Context, rt *lacop.RefreshToken, secret
 			if err != nil {
 				return nil, err
 			}
-			access, exp, err := s.signAccess(ctx, u, sess, rt.SuccessorJTI, rt.SuccessorIssuedAt)
-			if err != nil {
-				return nil, err
-			}
-			if err := s.confirmTokens(ctx, u, sess.ID, rt.SuccessorJTI, exp); err != nil {
-				return nil, err
-			}
-			s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditTokenRefreshed, UserID: u.ID, SessionID: sess.ID,
-				ActorID: u.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"retry": "true"}})
-			return &TokenPair{Access: access, Refresh: next, ExpiresIn: exp.Sub(rt.SuccessorIssuedAt)}, nil
+			return s.handOut(ctx, u, sess, rt.SuccessorJTI, rt.SuccessorIssuedAt, next,
+				&lacop.AuditEvent{Type: lacop.AuditTokenRefreshed, Detail: map[string]string{"retry": "true"}}, c)
 		}
 	}
 

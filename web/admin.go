@@ -113,10 +113,6 @@ func (s *Server) handleAdminUserDisable(w http.ResponseWriter, r *http.Request) 
 func (s *Server) handleAdminUserRevoke(w http.ResponseWriter, r *http.Request) {
 	id := identity(r)
 	target := r.PathValue("id")
-	if _, err := s.auth.Users.UserByID(r.Context(), target); lacop.ErrorCode(err) == lacop.ENOTFOUND {
-		s.error(w, r, errNotFound)
-		return
-	}
 	n, err := s.auth.RevokeAll(r.Context(), target, id.User.ID, s.client(r))
 	if err != nil {
 		s.error(w, r, err)

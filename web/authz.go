@@ -62,7 +62,6 @@ func validURI(u string) bool {
 }
 
 var (
-	errUnauthenticated  = lacop.Errorf(lacop.EUNAUTHENTICATED, "You are not signed in.")
 	errForwardedHeaders = lacop.Errorf(lacop.EINVALID, "X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Uri must describe the original request.")
 	errOriginalURL      = lacop.Errorf(lacop.EINVALID, "X-Original-URL must be the absolute http(s) URL of the original request.")
 )
@@ -187,7 +186,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, 
 // enrolment the policy requires) is not signed in here.
 func (s *Server) forwardIdentity(r *http.Request) (*auth.Identity, error) {
 	if token, present := bearerToken(r); present {
-		return s.authenticateBearer(r, token)
+		return s.auth.AuthenticateBearer(r.Context(), token)
 	}
 	id, err := s.authenticate(r)
 	if err != nil {

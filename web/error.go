@@ -64,7 +64,19 @@ func errorStatus(err error) int {
 // error answers with err: JSON {"error","message"} for API paths, an error
 // page elsewhere. Internal details are logged, never sent.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
-	code, status := lacop.ErrorCode(err), errorStatus(err)
+	code, status := s.errorHead(w, r, err)
+	if isAPI(r) || strings.Contains(r.Header.Get("Accept"), "application/json") {
+		s.json(w, status, map[string]string{"error": code, "message": lacop.ErrorMessage(err)})
+		return
+	}
+	s.render(w, r, status, "error.html", pageData{Title: http.StatusText(status), Error: lacop.ErrorMessage(err)})
+}
+
+// errorHead does what every error answer shares, whatever its body: the
+// status from the one table, the log line for a failure of ours, and
+// Retry-After for a throttled or unavailable answer.
+func (s *Server) errorHead(w http.ResponseWriter, r *http.Request, err error) (code string, status int) {
+	code, status = lacop.ErrorCode(err), errorStatus(err)
 	if status >= 500 {
 		s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
 	}
@@ -75,11 +87,7 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	case code == lacop.EUNAVAILABLE:
 		w.Header().Set("Retry-After", "5")
 	}
-	if isAPI(r) || strings.Contains(r.Header.Get("Accept"), "application/json") {
-		s.json(w, status, map[string]string{"error": code, "message": lacop.ErrorMessage(err)})
-		return
-	}
-	s.render(w, r, status, "error.html", pageData{Title: http.StatusText(status), Error: lacop.ErrorMessage(err)})
+	return code, status
 }
 
 // notFound answers every request no route matched: 405 with Allow when the

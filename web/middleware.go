@@ -49,12 +49,16 @@ func identity(r *http.Request) *auth.Identity {
 	return id
 }
 
+// errUnauthenticated is every "no session" answer; one value, so the
+// anonymous forward-auth check allocates no error.
+var errUnauthenticated = lacop.Errorf(lacop.EUNAUTHENTICATED, "You are not signed in.")
+
 // authenticate checks the request's session cookie. With no cookie it
 // returns EUNAUTHENTICATED without touching the store.
 func (s *Server) authenticate(r *http.Request) (*auth.Identity, error) {
 	secret := s.sessionSecret(r)
 	if secret == "" {
-		return nil, lacop.Errorf(lacop.EUNAUTHENTICATED, "You are not signed in.")
+		return nil, errUnauthenticated
 	}
 	c := s.client(r)
 	if until, blocked := s.guesses.blocked(c.IP); blocked {

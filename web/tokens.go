@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/lacop/lacop"
-	"github.com/lacop/lacop/auth"
 )
 
 // handleTokensIssue gives the signed-in session an access token and a
@@ -107,13 +106,7 @@ func (s *Server) handleOAuthRevoke(w http.ResponseWriter, r *http.Request) {
 // oauthError answers in RFC 6749's error format: {"error",
 // "error_description"}, with the status from the one status table.
 func (s *Server) oauthError(w http.ResponseWriter, r *http.Request, err error) {
-	code, status := lacop.ErrorCode(err), errorStatus(err)
-	if status >= 500 {
-		s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
-	}
-	if code == lacop.EUNAVAILABLE {
-		w.Header().Set("Retry-After", "5")
-	}
+	code, status := s.errorHead(w, r, err)
 	s.json(w, status, map[string]string{"error": code, "error_description": lacop.ErrorMessage(err)})
 }
 
@@ -138,8 +131,6 @@ func bearerToken(r *http.Request) (token string, present bool) {
 	return strings.TrimSpace(token), true
 }
 
-var errBearer = lacop.Errorf(lacop.EUNAUTHENTICATED, "The access token is invalid or expired.")
-
 // apiSessionOrBearer is apiSession that also accepts an access token in
 // "Authorization: Bearer". A request with an Authorization header is judged
 // by it alone.
@@ -152,7 +143,7 @@ func (s *Server) apiSessionOrBearer(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		noStore(w)
-		id, err := s.authenticateBearer(r, token)
+		id, err := s.auth.AuthenticateBearer(r.Context(), token)
 		if err != nil {
 			if lacop.ErrorCode(err) == lacop.EUNAUTHENTICATED {
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
@@ -162,13 +153,4 @@ func (s *Server) apiSessionOrBearer(h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
 	}
-}
-
-// authenticateBearer checks an access token: every refusal is the same
-// EUNAUTHENTICATED, a store failure EUNAVAILABLE.
-func (s *Server) authenticateBearer(r *http.Request, token string) (*auth.Identity, error) {
-	if token == "" {
-		return nil, errBearer
-	}
-	return s.auth.AuthenticateBearer(r.Context(), token)
 }
