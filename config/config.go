@@ -50,6 +50,9 @@ type Storage struct {
 	Driver      string `yaml:"driver"`       // sqlite | postgres
 	PostgresURL string `yaml:"postgres_url"` // required for postgres
 	RedisURL    string `yaml:"redis_url"`    // when set: sessions, denylist and notifications live in Redis
+	// RedisPrefix starts every key lacop writes, so deployments (or a
+	// staging and a production) can share one Redis without meeting.
+	RedisPrefix string `yaml:"redis_prefix"`
 }
 
 // Session sets how long sessions live and how their cookie is scoped.
@@ -138,7 +141,7 @@ func Default() Config {
 		Listen:    "127.0.0.1:9440",
 		PublicURL: "http://127.0.0.1:9440",
 		DataDir:   "./lacop-data",
-		Storage:   Storage{Driver: DriverSQLite},
+		Storage:   Storage{Driver: DriverSQLite, RedisPrefix: "lacop:"},
 		Session: Session{
 			InactivityTimeout:  30 * time.Minute,
 			Lifetime:           12 * time.Hour,

@@ -42,7 +42,7 @@ func TestDefault(t *testing.T) {
 		Listen:    "127.0.0.1:9440",
 		PublicURL: "http://127.0.0.1:9440",
 		DataDir:   "./lacop-data",
-		Storage:   Storage{Driver: "sqlite"},
+		Storage:   Storage{Driver: "sqlite", RedisPrefix: "lacop:"},
 		Session: Session{
 			InactivityTimeout:  30 * time.Minute,
 			Lifetime:           12 * time.Hour,
@@ -70,7 +70,7 @@ func TestDefault(t *testing.T) {
 func TestKeys(t *testing.T) {
 	want := []string{
 		"listen", "public_url", "data_dir",
-		"storage.driver", "storage.postgres_url", "storage.redis_url",
+		"storage.driver", "storage.postgres_url", "storage.redis_url", "storage.redis_prefix",
 		"session.inactivity_timeout", "session.lifetime", "session.remember_me_lifetime",
 		"session.cookie_domain", "session.max_per_user",
 		"redirect.allowed_domains",
@@ -107,6 +107,7 @@ storage:
   driver: postgres
   postgres_url: postgres://lacop@db:5432/lacop
   redis_url: redis://cache:6379/0
+  redis_prefix: "prod:"
 session:
   inactivity_timeout: 1h
   lifetime: 24h
@@ -149,7 +150,7 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 		Listen:    "0.0.0.0:8080",
 		PublicURL: "https://auth.example.com/",
 		DataDir:   "/var/lib/lacop",
-		Storage:   Storage{Driver: "postgres", PostgresURL: "postgres://lacop@db:5432/lacop", RedisURL: "redis://cache:6379/0"},
+		Storage:   Storage{Driver: "postgres", PostgresURL: "postgres://lacop@db:5432/lacop", RedisURL: "redis://cache:6379/0", RedisPrefix: "prod:"},
 		Session: Session{InactivityTimeout: time.Hour, Lifetime: 24 * time.Hour, RememberMeLifetime: 2160 * time.Hour,
 			CookieDomain: "example.com", MaxPerUser: 10},
 		Redirect:   Redirect{AllowedDomains: []string{"example.com", "*.example.org"}},
@@ -193,7 +194,7 @@ func TestLoadPrecedence(t *testing.T) {
 			map[string]string{"data_dir": "/flag", "storage.driver": "postgres", "storage.postgres_url": "postgres://db/x"},
 			func(c *Config) {
 				c.Listen, c.DataDir, c.Session.Lifetime = "10.0.0.1:1", "/flag", 3*time.Hour
-				c.Storage = Storage{Driver: "postgres", PostgresURL: "postgres://db/x"}
+				c.Storage = Storage{Driver: "postgres", PostgresURL: "postgres://db/x", RedisPrefix: "lacop:"}
 			}},
 		{"last env entry wins", "", []string{"LACOP_LISTEN=:1", "LACOP_LISTEN=:2"}, nil, func(c *Config) { c.Listen = ":2" }},
 		{"null in file keeps default", "listen: ~\nstorage:\n", nil, nil, func(*Config) {}},

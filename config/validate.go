@@ -120,6 +120,11 @@ func (s Storage) check(ck *checker) {
 			ck.add("storage.redis_url", "%s", msg)
 		}
 	}
+	// Braces would start a Redis Cluster hash tag of their own and split
+	// lacop's keys over slots its scripts cannot span.
+	if len(s.RedisPrefix) > 64 || strings.ContainsAny(s.RedisPrefix, "{} \t\r\n") {
+		ck.add("storage.redis_prefix", "must be at most 64 characters without braces or spaces")
+	}
 }
 
 func redisProblem(s string) string {
