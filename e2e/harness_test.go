@@ -83,8 +83,16 @@ var listenLine = regexp.MustCompile(`listening on (http://[^ ]+)`)
 // waits until it listens. It is stopped when the test ends.
 func startPortal(t *testing.T, configYAML string) *portal {
 	t.Helper()
+	return startPortalIn(t, filepath.Join(t.TempDir(), "data"), configYAML)
+}
+
+// startPortalIn is startPortal on the data directory dataDir, which may
+// hold files already (the secret.key every instance of one deployment
+// shares).
+func startPortalIn(t *testing.T, dataDir, configYAML string) *portal {
+	t.Helper()
 	dir := t.TempDir()
-	p := &portal{t: t, DataDir: filepath.Join(dir, "data"), out: &lockedBuffer{}}
+	p := &portal{t: t, DataDir: dataDir, out: &lockedBuffer{}}
 	if configYAML != "" {
 		p.config = filepath.Join(dir, "lacop.yaml")
 		if err := os.WriteFile(p.config, []byte(configYAML), 0o600); err != nil {

@@ -21,7 +21,7 @@ import (
 	"github.com/lacop/lacop/password"
 	"github.com/lacop/lacop/seal"
 	"github.com/lacop/lacop/sessioncache"
-	"github.com/lacop/lacop/sqlite"
+	"github.com/lacop/lacop/spool"
 )
 
 func main() {
@@ -37,12 +37,15 @@ func main() {
 // Main is the program: its configuration, its open resources and the
 // service built on them.
 type Main struct {
-	Config   config.Config
-	DB       *sqlite.DB
-	Epoch    *sessioncache.FileEpoch
-	Notifier *sqlite.Notifier
-	Auth     *auth.Service
-	Logger   *slog.Logger
+	Config config.Config
+	// Epoch invalidates the session cache; nil when nothing is cached.
+	Epoch *sessioncache.FileEpoch
+	// Spool keeps audit events the audit store could not take.
+	Spool  *spool.AuditStore
+	Auth   *auth.Service
+	Logger *slog.Logger
+
+	backend *backend
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -117,21 +120,9 @@ func (m *Main) Open(cmd *cobra.Command) error {
 	for _, w := range warnings {
 		m.Logger.Warn("config", "warning", w)
 	}
-	if m.Config.Storage.Driver != config.DriverSQLite {
-		return fmt.Errorf("storage driver %q is not available yet in this build; use sqlite", m.Config.Storage.Driver)
-	}
-	if m.Config.Storage.RedisURL != "" {
-		return errors.New("storage.redis_url is not available yet in this build; leave it empty")
-	}
 	if err := prepareDataDir(m.Config.DataDir); err != nil {
 		return err
 	}
-	db, err := sqlite.Open(cmd.Context(), filepath.Join(m.Config.DataDir, "lacop.db"))
-	if err != nil {
-		return err
-	}
-	m.DB = db
-	m.Notifier = sqlite.NewNotifier(db, m.Logger)
 	key, err := seal.LoadOrCreateKey(filepath.Join(m.Config.DataDir, "secret.key"))
 	if err != nil {
 		return err
@@ -140,29 +131,17 @@ func (m *Main) Open(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	// Sessions and users read on every request are cached; every process on
-	// this data directory (serve and the CLI beside it) shares the epoch
-	// that invalidates the cache, so a change made anywhere is seen at once.
-	// Where the platform has no shared mappings, no process caches. Where it
-	// has, failing to open the epoch is fatal: another process may be
-	// caching, and this one's changes must reach it.
-	stores := auth.Stores{
-		Users: sqlite.NewUserStore(db), Sessions: sqlite.NewSessionStore(db), Audit: sqlite.NewAuditStore(db),
-		Setup: sqlite.NewSetupStore(db), SecondFactors: sqlite.NewSecondFactorStore(db),
-		Regulation: sqlite.NewRegulationStore(db), Tokens: sqlite.NewTokenStore(db), Keys: sqlite.NewKeyStore(db),
-		Notify: m.Notifier,
-	}
-	m.Epoch, err = sessioncache.OpenFileEpoch(filepath.Join(m.Config.DataDir, "cache.epoch"))
-	switch {
-	case errors.Is(err, sessioncache.ErrNoSharedEpoch):
-		m.Epoch = nil
-	case err != nil:
+	m.backend, err = m.openBackend(cmd.Context())
+	if err != nil {
 		return err
-	default:
-		cache := sessioncache.New(m.Epoch, sessioncache.DefaultSize)
-		stores.Users, stores.Sessions = cache.Users(stores.Users), cache.Sessions(stores.Sessions)
-		stores.SecondFactors, stores.Tokens = cache.SecondFactors(stores.SecondFactors), cache.Tokens(stores.Tokens)
 	}
+	if m.Epoch, err = m.backend.cache(m.Config.DataDir); err != nil {
+		return err
+	}
+	if m.Spool, err = m.backend.spool(m.Config.DataDir, m); err != nil {
+		return err
+	}
+	stores := m.backend.stores
 	cfg := m.Config
 	m.Auth = auth.NewService(auth.Config{
 		InactivityTimeout:   cfg.Session.InactivityTimeout,
@@ -187,14 +166,10 @@ func (m *Main) Open(cmd *cobra.Command) error {
 
 // Close releases what Open opened.
 func (m *Main) Close() error {
-	var errs []error
-	if m.Epoch != nil {
-		errs = append(errs, m.Epoch.Close())
+	if m.backend == nil {
+		return nil
 	}
-	if m.DB != nil {
-		errs = append(errs, m.DB.Close())
-	}
-	return errors.Join(errs...)
+	return m.backend.close()
 }
 
 // prepareDataDir creates the data directory (owner-only) or checks that an

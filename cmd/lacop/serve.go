@@ -59,7 +59,7 @@ func (m *Main) Run(ctx context.Context) error {
 		AllowedDomains:    m.Config.Redirect.AllowedDomains,
 		MaxUnknownCookies: m.Config.Regulation.MaxUnknownCookies,
 		Access:            accessRules,
-	}, m.Auth, redirects, m.DB.Ping, m.Logger)
+	}, m.Auth, redirects, m.backend.ping, m.Logger)
 	if err != nil {
 		return err
 	}
@@ -70,6 +70,23 @@ func (m *Main) Run(ctx context.Context) error {
 	} else if token != "" {
 		fmt.Fprintf(m.Stdout, "lacop: no users yet. Create the first admin within 24h, once, at:\n  %s/setup?token=%s\n",
 			publicURL.String(), url.QueryEscape(token))
+	}
+
+	go func() {
+		if err := m.backend.relay.Run(ctx); err != nil {
+			m.Logger.Error("session event relay stopped", "err", err)
+		}
+	}()
+	// News published before the relay listens is lost to this instance's
+	// streams, so serving waits (briefly) until it listens.
+	if r, ok := m.backend.relay.(interface{ Ready() <-chan struct{} }); ok {
+		select {
+		case <-r.Ready():
+		case <-time.After(5 * time.Second):
+			m.Logger.Warn("session event relay not listening yet; open streams learn of ended sessions on their next re-check")
+		case <-ctx.Done():
+			return nil
+		}
 	}
 
 	ln, err := net.Listen("tcp", m.Config.Listen)
@@ -89,11 +106,7 @@ func (m *Main) Run(ctx context.Context) error {
 	hs.RegisterOnShutdown(srv.Close)
 	go m.sweep(ctx)
 	go m.reloadKeys(ctx)
-	go func() {
-		if err := m.Notifier.Run(ctx); err != nil {
-			m.Logger.Error("session event relay stopped", "err", err)
-		}
-	}()
+	go m.Spool.Run(ctx)
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -107,6 +120,11 @@ func (m *Main) Run(ctx context.Context) error {
 	defer cancel()
 	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	// Events spooled while the audit store was away go in now if it is
+	// back; otherwise they stay in the spool file for the next start.
+	if err := m.Spool.Drain(shutdownCtx); err != nil {
+		m.Logger.Warn("audit spool not drained; it is kept for the next start", "err", err)
 	}
 	return nil
 }

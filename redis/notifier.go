@@ -1,0 +1,145 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/notify"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+var _ lacop.Notifier = (*Notifier)(nil)
+
+// Notifier carries SessionEnded events between lacop processes over Redis
+// pub/sub: Publish sends them as JSON on one channel, and Run delivers what
+// arrives into this process's Hub.
+//
+// Pub/sub keeps nothing: an event published while a process is not
+// subscribed (before Ready, or while Redis restarts) never reaches it. That
+// only delays the news, as the Notifier contract allows: streams re-check
+// their session on their own.
+type Notifier struct {
+	*notify.Hub
+	c      *Client
+	logger *slog.Logger
+	ready  chan struct{}
+	once   sync.Once
+
+	// Now stamps events published without a time.
+	Now func() time.Time
+	// Check is how long Run waits on a silent subscription before it pings
+	// Redis; when the ping gets no answer within as long again, the
+	// connection is taken for dead and replaced.
+	Check time.Duration
+}
+
+// NewNotifier returns a Notifier on c.
+func NewNotifier(c *Client, logger *slog.Logger) *Notifier {
+	return &Notifier{Hub: notify.NewHub(), c: c, logger: logger, ready: make(chan struct{}),
+		Now: time.Now, Check: 5 * time.Second}
+}
+
+// Ready is closed once Run's subscription has first been confirmed by
+// Redis; events published earlier are not received.
+func (n *Notifier) Ready() <-chan struct{} { return n.ready }
+
+// Publish implements lacop.Notifier, in one pipeline however many events.
+func (n *Notifier) Publish(ctx context.Context, events ...lacop.SessionEnded) error {
+	if len(events) == 0 {
+		return nil
+	}
+	channel := n.c.channel()
+	pipe := n.c.rdb.Pipeline()
+	for _, ev := range events {
+		if ev.Time.IsZero() {
+			ev.Time = n.Now()
+		}
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("redis: publish: %w", err)
+		}
+		pipe.Publish(ctx, channel, b)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("redis: publish: %w", err)
+	}
+	return nil
+}
+
+// Run delivers events from every process until ctx ends, and returns nil
+// then. When the subscription fails (Redis restarts, the network drops) it
+// subscribes again, backing off up to two seconds between tries, and logs
+// the loss and the recovery once each.
+func (n *Notifier) Run(ctx context.Context) error {
+	var wait time.Duration
+	lost := false
+	for {
+		err := n.subscribe(ctx, func() {
+			n.once.Do(func() { close(n.ready) })
+			if lost {
+				n.logger.Info("redis: session-ended subscription restored")
+				lost, wait = false, 0
+			}
+		})
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !lost {
+			n.logger.Warn("redis: session-ended subscription lost; subscribing again", "err", err)
+			lost = true
+		}
+		wait = min(max(2*wait, 100*time.Millisecond), 2*time.Second)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// subscribe holds one subscription, calling confirmed when Redis confirms
+// it, until it fails or ctx ends.
+func (n *Notifier) subscribe(ctx context.Context, confirmed func()) error {
+	ps := n.c.rdb.Subscribe(ctx, n.c.channel())
+	defer ps.Close()
+	// Receive does not watch ctx; closing the subscription ends it.
+	defer context.AfterFunc(ctx, func() { ps.Close() })()
+	pinged := false
+	for {
+		msg, err := ps.ReceiveTimeout(ctx, n.Check)
+		var ne net.Error
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil && errors.As(err, &ne) && ne.Timeout() && !pinged:
+			pinged = true
+			if err := ps.Ping(ctx); err != nil {
+				return err
+			}
+			continue
+		case err != nil:
+			return err
+		}
+		pinged = false
+		switch m := msg.(type) {
+		case *goredis.Subscription:
+			if m.Kind == "subscribe" {
+				confirmed()
+			}
+		case *goredis.Message:
+			var ev lacop.SessionEnded
+			if err := json.Unmarshal([]byte(m.Payload), &ev); err != nil {
+				n.logger.Warn("redis: malformed session-ended event", "err", err)
+				continue
+			}
+			n.Deliver(ev)
+		}
+	}
+}
