@@ -116,7 +116,15 @@ func (s *Service) end(ctx context.Context, reason Reason, userID string, current
 		}
 	}
 
+	// A delete that fails part way (Redis ends sessions in batches) has
+	// still ended some: their tokens, audit events and news follow as for
+	// a complete one, and the failure is returned after.
 	out := &Outcome{}
+	var failed error
+	// tokenIDs are the sessions whose tokens end: the ones ended here, and
+	// the current one even if it was already gone, in case the store ended
+	// it but its answer was lost (ending tokens twice is harmless).
+	var tokenIDs []string
 	switch {
 	case r.scope == scopeCurrent && current != nil:
 		existed, err := s.Sessions.DeleteSession(ctx, current.ID)
@@ -124,23 +132,22 @@ func (s *Service) end(ctx context.Context, reason Reason, userID string, current
 			return nil, unavailable("end session", err)
 		} else if existed {
 			out.Ended = append(out.Ended, current)
+		} else {
+			tokenIDs = append(tokenIDs, current.ID)
 		}
 	case r.scope == scopeOthers && current != nil:
-		list, err := s.Sessions.DeleteUserSessions(ctx, userID, current.ID)
-		if err != nil {
-			return nil, unavailable("end other sessions", err)
-		}
-		out.Ended = list
+		out.Ended, failed = s.Sessions.DeleteUserSessions(ctx, userID, current.ID)
 	case r.scope == scopeAll, r.scope == scopeOthers:
-		list, err := s.Sessions.DeleteUserSessions(ctx, userID, "")
-		if err != nil {
-			return nil, unavailable("end sessions", err)
-		}
-		out.Ended = list
+		out.Ended, failed = s.Sessions.DeleteUserSessions(ctx, userID, "")
 	}
-	ids := make([]string, len(out.Ended))
-	for i, sess := range out.Ended {
-		ids[i] = sess.ID
+	if failed != nil {
+		failed = unavailable("end sessions", failed)
+		if len(out.Ended) == 0 {
+			return nil, failed
+		}
+	}
+	for _, sess := range out.Ended {
+		tokenIDs = append(tokenIDs, sess.ID)
 		if current != nil && sess.ID == current.ID {
 			out.CurrentEnded = true
 		}
@@ -149,10 +156,14 @@ func (s *Service) end(ctx context.Context, reason Reason, userID string, current
 	// written before its session is read back (confirmTokens), so either
 	// this sees it or it sees the session gone. Events that bump the
 	// version end every token of the user, the current session's included.
-	if r.bumpTokenVersion || len(ids) > 0 {
-		if err := s.endTokens(ctx, r.bumpTokenVersion, userID, ids...); err != nil {
-			return nil, err
+	if r.bumpTokenVersion || len(tokenIDs) > 0 {
+		if err := s.endTokens(ctx, r.bumpTokenVersion, userID, tokenIDs...); err != nil && failed == nil {
+			failed = err
 		}
+	}
+	if failed != nil {
+		s.announce(ctx, reason, r, out.Ended, actorID, userID, c)
+		return nil, failed
 	}
 
 	if r.rotateCurrent && current != nil && !out.CurrentEnded {
@@ -166,11 +177,18 @@ func (s *Service) end(ctx context.Context, reason Reason, userID string, current
 		}
 	}
 
+	s.announce(ctx, reason, r, out.Ended, actorID, userID, c)
+	return out, nil
+}
+
+// announce records an audit event for each ended session and tells its
+// open streams.
+func (s *Service) announce(ctx context.Context, reason Reason, r rule, ended []*lacop.Session, actorID, userID string, c Client) {
 	now := s.Now()
 	by := actorKind(actorID, userID, c)
-	news := make([]lacop.SessionEnded, 0, len(out.Ended))
-	events := make([]*lacop.AuditEvent, 0, len(out.Ended))
-	for _, sess := range out.Ended {
+	news := make([]lacop.SessionEnded, 0, len(ended))
+	events := make([]*lacop.AuditEvent, 0, len(ended))
+	for _, sess := range ended {
 		events = append(events, &lacop.AuditEvent{
 			Type: auditTypeFor(reason), UserID: sess.UserID, SessionID: sess.ID, ActorID: actorID,
 			IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"reason": string(reason), "by": by},
@@ -184,7 +202,6 @@ func (s *Service) end(ctx context.Context, reason Reason, userID string, current
 		// The sessions are gone already; streams find out when they re-check.
 		s.Logger.Warn("announce ended sessions", "count", len(news), "err", err)
 	}
-	return out, nil
 }
 
 // auditTypeFor is the audit event recorded for each session an event ends.

@@ -350,6 +350,16 @@ func (s *Service) AuthenticateBearer(ctx context.Context, token string) (*Identi
 	} else if u.Disabled || claims.Version != u.TokenVersion {
 		return nil, errBadToken
 	}
+	// A token lives only while its session does. Ending a session denies
+	// its tokens, but this holds even where a denylist entry was lost (a
+	// Redis restarted without persistence loses its sessions too).
+	if sess, err := s.Sessions.SessionByID(ctx, claims.SessionID); lacop.ErrorCode(err) == lacop.ENOTFOUND {
+		return nil, errBadToken
+	} else if err != nil {
+		return nil, unavailable("look up session", err)
+	} else if sess.UserID != u.ID {
+		return nil, errBadToken
+	}
 	return &Identity{User: u, Bearer: true, Session: &lacop.Session{
 		ID: claims.SessionID, UserID: u.ID, AuthLevel: claims.AuthLevel, ExpiresAt: claims.ExpiresAt,
 	}}, nil

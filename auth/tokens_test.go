@@ -187,6 +187,25 @@ func TestRefreshNeverOutlivesSession(t *testing.T) {
 	}
 }
 
+// TestBearerNeedsItsSession: an access token is refused once its session is
+// gone, even when no denylist entry says so (a Redis that restarted without
+// persistence has lost both its sessions and its denylist).
+func TestBearerNeedsItsSession(t *testing.T) {
+	e := newEnv(t, defaultConfig)
+	e.createUser(t, "alice@example.com", alicePassword)
+	in := e.login(t, "alice@example.com", alicePassword, false)
+	pair := e.issue(t, in)
+	if !e.bearerOK(t, pair.Access) {
+		t.Fatal("fresh access token refused")
+	}
+	if _, err := e.sessions.DeleteSession(e.ctx, in.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	if e.bearerOK(t, pair.Access) {
+		t.Error("access token accepted after its session vanished from the store")
+	}
+}
+
 // TestTokensRaceWithSignOut: refreshes in flight while the session is
 // ended never leave a working token behind: every token any refresh
 // returned is dead once the sign-out has returned and the refreshes are

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/lacop/lacop/postgres/pgtest"
-	"github.com/lacop/lacop/redis/redistest"
 )
 
 // scaleOutConfigs are the shared backends several instances run on: one
@@ -22,9 +21,10 @@ func scaleOutConfigs(t *testing.T) map[string]func(t *testing.T) string {
 			return fmt.Sprintf("storage:\n  driver: postgres\n  postgres_url: %q\n", pgtest.NewDatabase(t))
 		},
 		"postgres+redis": func(t *testing.T) string {
-			pg := pgtest.NewDatabase(t)
-			url, prefix := redistest.New(t)
-			return fmt.Sprintf("storage:\n  driver: postgres\n  postgres_url: %q\n  redis_url: %q\n  redis_prefix: %q\n", pg, url, prefix)
+			// A Redis of the test's own: lacop refuses one that keeps no
+			// append-only file, as the shared test Redis does.
+			return fmt.Sprintf("storage:\n  driver: postgres\n  postgres_url: %q\n  redis_url: %q\n",
+				pgtest.NewDatabase(t), startRedis(t).url)
 		},
 	}
 }

@@ -6,11 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os/exec"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -239,62 +236,18 @@ func (c *cutProxy) down() {
 
 func (c *cutProxy) up() { c.listen(c.addr) }
 
-// redisServer is a redis-server of the test's own, persisting every write
-// (appendfsync always) so that killing and restarting it loses nothing.
+// redisServer is a redis-server of the test's own (append-only file,
+// fsynced on every write, as lacop requires): down kills it, up restarts it
+// on the same port and data.
 type redisServer struct {
-	t    *testing.T
-	url  string
-	port string
-	dir  string
-	cmd  *exec.Cmd
+	url         string
+	stop, start func()
 }
 
 func startRedis(t *testing.T) *redisServer {
-	redistest.New(t) // skips, or fails in CI, like every Redis test
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatal("redis-server not found (apt-get install redis-server)")
-	}
-	addr := freeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	r := &redisServer{t: t, url: "redis://" + addr + "/0", port: port, dir: t.TempDir()}
-	r.cmd = exec.Command(bin)
-	r.up()
-	t.Cleanup(r.down)
-	return r
+	url, stop, start := redistest.StartServer(t)
+	return &redisServer{url: url, stop: stop, start: start}
 }
 
-func (r *redisServer) up() {
-	r.cmd = exec.Command(r.cmd.Path, "--port", r.port, "--bind", "127.0.0.1", "--dir", r.dir,
-		"--appendonly", "yes", "--appendfsync", "always", "--save", "")
-	r.cmd.Stdout, r.cmd.Stderr = io.Discard, io.Discard
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+r.port, time.Second)
-		if err == nil {
-			c.Write([]byte("PING\r\n"))
-			buf := make([]byte, 16)
-			c.SetReadDeadline(time.Now().Add(time.Second))
-			n, _ := c.Read(buf)
-			c.Close()
-			if strings.HasPrefix(string(buf[:n]), "+PONG") {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("redis-server on %s did not start: %v", r.port, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (r *redisServer) down() {
-	if r.cmd == nil || r.cmd.Process == nil || r.cmd.ProcessState != nil {
-		return
-	}
-	r.cmd.Process.Signal(syscall.SIGKILL)
-	r.cmd.Wait()
-}
+func (r *redisServer) down() { r.stop() }
+func (r *redisServer) up()   { r.start() }

@@ -57,7 +57,16 @@ func BenchmarkSessionByHash(b *testing.B) {
 				return []any{fmt.Sprintf("s%06d", i), sessionHash(i), "ann", 1, false, now, now, now + 3600_000,
 					"203.0.113.7", "Mozilla/5.0 (X11; Linux x86_64) bench"}, nil
 			}))
-		return err
+		if err != nil {
+			return err
+		}
+		// The footprint of a session with its indexes, for sizing.
+		var size int64
+		if err := conn.QueryRow(ctx, `SELECT pg_total_relation_size('sessions')`).Scan(&size); err != nil {
+			return err
+		}
+		b.ReportMetric(float64(size)/benchRows, "store-bytes/session")
+		return nil
 	})
 	store := postgres.NewSessionStore(db)
 	hashes := make([][]byte, benchRows)

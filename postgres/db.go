@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -41,6 +42,11 @@ const migrationLock = 0x6c61636f6d6967
 // hanging it.
 const defaultConnectTimeout = 10 * time.Second
 
+// deadPeer is how long a connection may go without the server
+// acknowledging what was sent (TCP_USER_TIMEOUT, on Linux) before it counts
+// as broken; keepalives probe idle connections at half that.
+const deadPeer = 5 * time.Second
+
 // DB is an open lacop database: a pool of connections to PostgreSQL.
 type DB struct {
 	pool *pgxpool.Pool
@@ -62,6 +68,9 @@ func Open(ctx context.Context, dbURL string) (*DB, error) {
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
+	// A partition that drops packets instead of refusing them must fail
+	// requests (503) within seconds, not hold them until TCP gives up.
+	cfg.ConnConfig.DialFunc = (&net.Dialer{KeepAlive: deadPeer / 2, Control: userTimeout(deadPeer)}).DialContext
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "lacop"
 	}

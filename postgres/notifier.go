@@ -125,7 +125,7 @@ func (n *Notifier) pack(events []lacop.SessionEnded) ([]string, error) {
 
 // Run listens for announcements from every instance and delivers them
 // until ctx ends, then returns nil. When the connection is lost it logs a
-// warning and reconnects, waiting MinBackoff, then twice as long after each
+// warning (once per outage) and reconnects, waiting MinBackoff, then twice as long after each
 // failed attempt up to MaxBackoff. Run must not be called twice at once.
 func (n *Notifier) Run(ctx context.Context) error {
 	wait := n.MinBackoff
@@ -135,9 +135,13 @@ func (n *Notifier) Run(ctx context.Context) error {
 			return nil
 		}
 		if listened {
+			// Once per outage: a warning when listening stops, then quiet
+			// retries until it listens again.
 			wait = n.MinBackoff
+			n.logger.Warn("session notifications interrupted; reconnecting", "err", err)
+		} else {
+			n.logger.Debug("session notifications: reconnect failed", "err", err, "retry_in", wait)
 		}
-		n.logger.Warn("session notifications interrupted; reconnecting", "err", err, "retry_in", wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

@@ -212,3 +212,64 @@ func TestUnstorableText(t *testing.T) {
 		t.Errorf("CountFailures(%q) = %d, %v; want 2, nil", key, n, err)
 	}
 }
+
+// TestDeleteFamilyDuringRefresh: a family ended while a refresh of it is
+// in flight loses the successor too. The refresh holds its token's row and
+// inserts the successor in the same transaction; a single DELETE waits for
+// the row but does not see the successor committed meanwhile.
+func TestDeleteFamilyDuringRefresh(t *testing.T) {
+	ends := map[string]func(s storetest.Stores) error{
+		"DeleteRefreshTokens":     func(s storetest.Stores) error { return s.Tokens.DeleteRefreshTokens(context.Background(), "s1") },
+		"DeleteUserRefreshTokens": func(s storetest.Stores) error { return s.Tokens.DeleteUserRefreshTokens(context.Background(), "ann") },
+	}
+	for name, end := range ends {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			url := pgtest.NewDatabase(t)
+			s := stores(open(t, url))
+			now := time.Now()
+			token := func(h string) *lacop.RefreshToken {
+				return &lacop.RefreshToken{Hash: []byte(h), SessionID: "s1", UserID: "ann", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+			}
+			if err := s.Tokens.CreateRefreshToken(ctx, token("first")); err != nil {
+				t.Fatal(err)
+			}
+			// The refresh, held open: first spent, its successor inserted.
+			conn, err := pgx.Connect(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(context.Background())
+			tx, err := conn.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(context.Background())
+			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET spent_at = $1 WHERE hash = $2`, now.UnixMilli(), []byte("first")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (hash, session_id, user_id, created_at, expires_at)
+				VALUES ($1, 's1', 'ann', $2, $3)`, []byte("second"), now.UnixMilli(), now.Add(time.Hour).UnixMilli()); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- end(s) }()
+			select {
+			case err := <-done:
+				t.Fatalf("%s returned %v while the refresh held its row; want it to wait", name, err)
+			case <-time.After(300 * time.Millisecond):
+			}
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range []string{"first", "second"} {
+				if _, err := s.Tokens.RefreshTokenByHash(ctx, []byte(h)); lacop.ErrorCode(err) != lacop.ENOTFOUND {
+					t.Errorf("refresh token %q after the family ended: %v; want ENOTFOUND", h, err)
+				}
+			}
+		})
+	}
+}

@@ -82,18 +82,30 @@ func (s *TokenStore) DeleteRefreshTokens(ctx context.Context, sessionIDs ...stri
 	if len(sessionIDs) == 0 {
 		return nil
 	}
-	if _, err := s.db.pool.Exec(ctx, `DELETE FROM refresh_tokens WHERE session_id = ANY ($1)`, sessionIDs); err != nil {
-		return wrap("delete refresh tokens", err)
-	}
-	return nil
+	return s.deleteFamilies(ctx, "delete refresh tokens", `DELETE FROM refresh_tokens WHERE session_id = ANY ($1)`, sessionIDs)
 }
 
 // DeleteUserRefreshTokens implements lacop.TokenStore.
 func (s *TokenStore) DeleteUserRefreshTokens(ctx context.Context, userID string) error {
-	if _, err := s.db.pool.Exec(ctx, `DELETE FROM refresh_tokens WHERE user_id = $1`, userID); err != nil {
-		return wrap("delete user refresh tokens", err)
+	return s.deleteFamilies(ctx, "delete user refresh tokens", `DELETE FROM refresh_tokens WHERE user_id = $1`, userID)
+}
+
+// deleteFamilies runs a family delete until it deletes nothing. A refresh
+// in flight holds its token's row and inserts the successor in the same
+// transaction; the delete waits for that row, but under READ COMMITTED
+// its snapshot does not hold the successor committed meanwhile, which
+// would live on. The next statement's snapshot does, and a family can only
+// grow from a row the delete would have met, so the loop ends.
+func (s *TokenStore) deleteFamilies(ctx context.Context, op, query string, arg any) error {
+	for {
+		tag, err := s.db.pool.Exec(ctx, query, arg)
+		if err != nil {
+			return wrap(op, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
 	}
-	return nil
 }
 
 // RecordAccessToken implements lacop.TokenStore.

@@ -2,8 +2,11 @@ package redis_test
 
 import (
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/lacop/lacop/redis"
 	"github.com/lacop/lacop/redis/redistest"
@@ -53,5 +56,35 @@ func BenchmarkDeleteUserSessions10k(b *testing.B) {
 		if err != nil || len(ended) != n {
 			b.Fatalf("DeleteUserSessions = %d sessions, %v; want %d", len(ended), err, n)
 		}
+	}
+}
+
+// BenchmarkSessionFootprint reports what a session costs Redis's memory
+// (the hash, the secret-hash key and three index entries), for sizing.
+func BenchmarkSessionFootprint(b *testing.B) {
+	const n = 10000
+	url, prefix := redistest.New(b)
+	s := redis.NewSessionStore(open(b, url, prefix))
+	opts, err := goredis.ParseURL(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	admin := goredis.NewClient(opts)
+	defer admin.Close()
+	used := func() float64 {
+		info, err := admin.InfoMap(b.Context(), "memory").Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		v, err := strconv.ParseFloat(info["Memory"]["used_memory"], 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return v
+	}
+	for i := 0; b.Loop(); i++ {
+		before := used()
+		createMany(b, s, fmt.Sprint("footprint", i), n, time.Now())
+		b.ReportMetric((used()-before)/n, "redis-bytes/session")
 	}
 }

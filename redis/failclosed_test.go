@@ -2,8 +2,11 @@ package redis_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/redis"
@@ -54,17 +57,68 @@ func TestFailClosed(t *testing.T) {
 
 	t.Logf("with Redis stopped, the slowest check failed in %v", slowest)
 
-	// Back again (empty: the server keeps nothing), the same client works.
+	// Back again (with its append-only file: the session survived the
+	// kill), the same client works.
 	start()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		_, err := sessions.SessionByHash(context.Background(), sess.SecretHash)
-		if lacop.ErrorCode(err) == lacop.ENOTFOUND {
+		got, err := sessions.SessionByHash(context.Background(), sess.SecretHash)
+		if err == nil && got.ID == sess.ID {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("SessionByHash after Redis restarted: %v; want ENOTFOUND (a fresh, empty Redis)", err)
+			t.Fatalf("SessionByHash after Redis restarted: %v, %v; want the session, kept in the append-only file", got, err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestCheckConfig: a Redis that could give back what lacop removed — one
+// without the append-only file, or one that may evict keys — is refused;
+// one that keeps every write and never evicts is accepted.
+func TestCheckConfig(t *testing.T) {
+	url, stop, _ := redistest.StartServer(t)
+	defer stop()
+	c, err := redis.Open(t.Context(), url, "config:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	opts, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := goredis.NewClient(opts)
+	defer admin.Close()
+	set := func(kv ...string) {
+		t.Helper()
+		for i := 0; i < len(kv); i += 2 {
+			if err := admin.ConfigSet(t.Context(), kv[i], kv[i+1]).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tests := []struct {
+		config []string
+		want   string // "" accepted, else a word of the refusal
+	}{
+		{[]string{"appendonly", "no"}, "appendonly"},
+		{[]string{"appendonly", "yes"}, ""},
+		{[]string{"maxmemory", "100mb", "maxmemory-policy", "volatile-lru"}, "noeviction"},
+		{[]string{"maxmemory-policy", "allkeys-lru"}, "noeviction"},
+		{[]string{"maxmemory-policy", "noeviction"}, ""},
+		{[]string{"maxmemory", "0", "maxmemory-policy", "volatile-lru"}, ""},
+	}
+	for _, tt := range tests {
+		set(tt.config...)
+		unchecked, err := c.CheckConfig(t.Context())
+		if unchecked {
+			t.Fatalf("after %v: unchecked; want the configuration read", tt.config)
+		}
+		if tt.want == "" && err != nil {
+			t.Errorf("after %v: CheckConfig = %v; want nil", tt.config, err)
+		} else if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("after %v: CheckConfig = %v; want a refusal naming %s", tt.config, err, tt.want)
+		}
 	}
 }

@@ -39,7 +39,9 @@ package redis
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -105,6 +107,33 @@ func (c *Client) Ping(ctx context.Context) error {
 	return nil
 }
 
+// CheckConfig refuses a Redis that could give back what lacop removed.
+// Without the append-only file, a Redis restarted after a crash reloads its
+// last snapshot, and sessions ended since then are back with working
+// cookies. With a memory limit and any policy but noeviction, Redis may
+// evict a denylist entry or an index entry that "sign out everywhere"
+// needs (every lacop key has a TTL, so the volatile-* policies evict them
+// too). A Redis that does not allow CONFIG (some managed services) cannot
+// be checked; then unchecked is true and the operator is trusted.
+func (c *Client) CheckConfig(ctx context.Context) (unchecked bool, err error) {
+	cfg, err := c.rdb.ConfigGet(ctx, "*").Result()
+	if err != nil || cfg["appendonly"] == "" || cfg["maxmemory-policy"] == "" {
+		return true, nil
+	}
+	var problems []string
+	if cfg["appendonly"] != "yes" {
+		problems = append(problems, "appendonly is no: after a crash Redis reloads its last snapshot and sessions ended since then work again; set appendonly yes")
+	}
+	if policy := cfg["maxmemory-policy"]; cfg["maxmemory"] != "0" && policy != "noeviction" {
+		problems = append(problems, fmt.Sprintf("maxmemory-policy is %s with maxmemory %s: Redis may evict lacop's keys, "+
+			"and an evicted denylist entry revives a revoked token; set maxmemory-policy noeviction (or maxmemory 0)", policy, cfg["maxmemory"]))
+	}
+	if len(problems) > 0 {
+		return false, fmt.Errorf("redis: unsafe for sessions: %s", strings.Join(problems, "; "))
+	}
+	return false, nil
+}
+
 // Close closes the connections.
 func (c *Client) Close() error {
 	if err := c.rdb.Close(); err != nil {
@@ -124,3 +153,15 @@ func msArg(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
 
 // fromMS is the inverse of ms, in UTC like the SQL stores.
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// LogTo sends go-redis's own messages (dial failures, pool trouble) to
+// logger at debug level instead of its default, stderr. It is
+// process-wide, as go-redis's logger is: call it once, from main. While
+// Redis is away every refused request is logged already, as a 503.
+func LogTo(logger *slog.Logger) { goredis.SetLogger(slogPrintf{logger}) }
+
+type slogPrintf struct{ l *slog.Logger }
+
+func (s slogPrintf) Printf(ctx context.Context, format string, v ...any) {
+	s.l.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
+}

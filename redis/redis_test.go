@@ -90,6 +90,8 @@ func TestOpenBadURL(t *testing.T) {
 		"redis://lacop:" + secret + "@h:99999/0",
 		"redis://lacop:" + secret + "@h:6379/0?bogus=1",
 		"redis://lacop:%zz" + secret + "@h:6379/0",
+		"redis://h:6379/0?password=" + secret + "&bogus=1",
+		"redis://h:6379/0?bogus=" + secret,
 	} {
 		_, err := redis.Open(t.Context(), url, "x:")
 		if err == nil {

@@ -27,22 +27,24 @@ func parseURL(raw string) (opts *goredis.UniversalOptions, redacted string, err 
 	}
 	authority, tail := rest[:end], rest[end:]
 	tail, _, _ = strings.Cut(tail, "#")
+	// Messages show the path only: the query may carry a password too.
+	shownTail, _, _ := strings.Cut(tail, "?")
 	var userinfo, hostlist string
 	if at := strings.LastIndex(authority, "@"); at >= 0 {
 		userinfo, hostlist = authority[:at], authority[at+1:]
 	} else {
 		hostlist = authority
 	}
-	redacted = scheme + "://" + hostlist + tail
+	redacted = scheme + "://" + hostlist + shownTail
 	var user, pass string
 	if userinfo != "" {
 		u, p, hasPass := strings.Cut(userinfo, ":")
-		redacted = scheme + "://" + u + "@" + hostlist + tail
+		redacted = scheme + "://" + u + "@" + hostlist + shownTail
 		if hasPass {
-			redacted = scheme + "://" + u + ":xxxxx@" + hostlist + tail
+			redacted = scheme + "://" + u + ":xxxxx@" + hostlist + shownTail
 		}
 		if user, err = url.PathUnescape(u); err != nil {
-			return nil, scheme + "://(user info not shown)@" + hostlist + tail, errors.New("invalid percent-encoding in the user name")
+			return nil, scheme + "://(user info not shown)@" + hostlist + shownTail, errors.New("invalid percent-encoding in the user name")
 		}
 		if pass, err = url.PathUnescape(p); err != nil {
 			return nil, redacted, errors.New("invalid percent-encoding in the password")

@@ -39,9 +39,9 @@ var parseURLTests = []struct {
 		client: "*redis.ClusterClient", redacted: "redis://h1,h2,[::1]:7000,[::2]"},
 	{url: "redis://:pw@s1:26379,s2:26379/1?master_name=mymaster", addrs: []string{"s1:26379", "s2:26379"},
 		pass: "pw", db: 1, master: "mymaster", client: "*redis.Client",
-		redacted: "redis://:xxxxx@s1:26379,s2:26379/1?master_name=mymaster"},
+		redacted: "redis://:xxxxx@s1:26379,s2:26379/1"},
 	{url: "redis://s1:26379?master_name=m", addrs: []string{"s1:26379"}, master: "m", client: "*redis.Client",
-		redacted: "redis://s1:26379?master_name=m"},
+		redacted: "redis://s1:26379"},
 }
 
 func TestParseURL(t *testing.T) {

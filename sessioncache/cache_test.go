@@ -106,6 +106,9 @@ func TestOtherProcessEndsSession(t *testing.T) {
 			if _, err := a.Sessions.SessionByHash(ctx, bytes.Repeat([]byte{2}, 32)); lacop.ErrorCode(err) != lacop.ENOTFOUND {
 				return errorf("ended session still found: %v", err)
 			}
+			if _, err := a.Sessions.SessionByID(ctx, "s1"); lacop.ErrorCode(err) != lacop.ENOTFOUND {
+				return errorf("ended session still found by id: %v", err)
+			}
 			return nil
 		}},
 	}
@@ -114,6 +117,7 @@ func TestOtherProcessEndsSession(t *testing.T) {
 		a.Users.UserByID(ctx, "u1")
 		a.Sessions.SessionByHash(ctx, sess.SecretHash)
 		a.Sessions.SessionByHash(ctx, bytes.Repeat([]byte{2}, 32))
+		a.Sessions.SessionByID(ctx, "s1")
 		a.Tokens.AccessTokenDenied(ctx, "jti-1", t0)
 		if err := tt.change(); err != nil {
 			t.Fatalf("%s: %v", tt.name, err)

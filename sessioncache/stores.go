@@ -13,7 +13,7 @@ var (
 	_ lacop.SecondFactorStore = (*SecondFactorStore)(nil)
 )
 
-// SessionStore caches SessionByHash.
+// SessionStore caches SessionByHash and SessionByID.
 type SessionStore struct {
 	c     *Cache
 	inner lacop.SessionStore
@@ -67,9 +67,24 @@ func (s *SessionStore) CreateSession(ctx context.Context, sess *lacop.Session) e
 	return s.inner.CreateSession(ctx, sess)
 }
 
-// SessionByID reads through.
+// SessionByID is served from the cache while nothing changed, through the
+// id → secret hash index: every bearer request asks whether its session
+// still exists.
 func (s *SessionStore) SessionByID(ctx context.Context, id string) (*lacop.Session, error) {
-	return s.inner.SessionByID(ctx, id)
+	epoch, usable := s.c.current()
+	if hash, ok := s.c.byID.get(id, epoch); ok && usable {
+		if sess, ok := s.c.sessions.get(hash, epoch); ok && sess.ID == id {
+			return &sess, nil
+		}
+	}
+	sess, err := s.inner.SessionByID(ctx, id)
+	s.c.observe(err)
+	if err != nil {
+		return nil, err
+	}
+	s.c.sessions.put(string(sess.SecretHash), epoch, *sess)
+	s.c.byID.put(sess.ID, epoch, string(sess.SecretHash))
+	return sess, nil
 }
 
 // UserSessions reads through.

@@ -6,13 +6,11 @@
 package spool
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -24,18 +22,28 @@ import (
 
 var _ lacop.AuditStore = (*AuditStore)(nil)
 
-// batch is how many spooled events go to the store in one write.
-const batch = 1000
+// batch is how many spooled events go to the store in one write, and
+// batchTimeout how long that write may take before the drain gives up
+// until the next try.
+const (
+	batch        = 1000
+	batchTimeout = 10 * time.Second
+)
+
+// MaxSize caps the spool file: past it an event is refused (and the
+// refusal logged), so an outage cannot fill the disk.
+const MaxSize = 256 << 20
 
 // AuditStore is an audit store that spools what its store refuses. Events
 // are appended as JSON lines, synced to disk before RecordEvents returns,
 // under an advisory file lock shared with the other processes on the data
-// directory (the CLI beside serve).
+// directory (the CLI beside serve). A drain first moves the spool aside
+// (path + ".draining"), so appends never wait for the store.
 type AuditStore struct {
 	store  lacop.AuditStore
 	path   string
 	logger *slog.Logger
-	mu     sync.Mutex // this process's appends and drains
+	drain  sync.Mutex // one drain at a time in this process
 
 	// Now stamps events that have no time yet, before they are spooled, so
 	// they keep the time they happened.
@@ -87,18 +95,17 @@ func (s *AuditStore) append(events []*lacop.AuditEvent) error {
 			return fmt.Errorf("spool: encode: %w", err)
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, unlock, err := s.openLocked()
 	if err != nil {
-		return fmt.Errorf("spool: %w", err)
+		return err
 	}
 	defer f.Close()
-	unlock, err := lock(f)
-	if err != nil {
-		return fmt.Errorf("spool: lock: %w", err)
-	}
 	defer unlock()
+	if fi, err := f.Stat(); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	} else if fi.Size()+int64(buf.Len()) > MaxSize {
+		return fmt.Errorf("spool: %s is full (%d bytes)", s.path, fi.Size())
+	}
 	if _, err := f.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("spool: write: %w", err)
 	}
@@ -113,7 +120,7 @@ func (s *AuditStore) Run(ctx context.Context) {
 	t := time.NewTicker(s.Interval)
 	defer t.Stop()
 	for {
-		if fi, err := os.Stat(s.path); err == nil && fi.Size() > 0 {
+		if s.pending() {
 			if err := s.Drain(ctx); err != nil {
 				s.logger.Warn("audit spool not drained yet", "err", err)
 			}
@@ -126,13 +133,85 @@ func (s *AuditStore) Run(ctx context.Context) {
 	}
 }
 
-// Drain hands every spooled event to the store, oldest first, and empties
-// the spool. If the store fails part way, what it did not take stays.
-// An event can reach the store twice only if the process dies between the
-// store's commit and the spool's rewrite.
+// pending reports whether events wait, in the spool or moved aside.
+func (s *AuditStore) pending() bool {
+	if _, err := os.Stat(s.path + ".draining"); err == nil {
+		return true
+	}
+	fi, err := os.Stat(s.path)
+	return err == nil && fi.Size() > 0
+}
+
+// openLocked opens the spool for appending under its lock. A drain may
+// have moved the file aside between the open and the lock; then the file
+// opened is not the one at path any more, and it is opened again.
+func (s *AuditStore) openLocked() (*os.File, func(), error) {
+	for {
+		f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, nil, fmt.Errorf("spool: %w", err)
+		}
+		unlock, err := lock(f)
+		if err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("spool: lock: %w", err)
+		}
+		held, err1 := f.Stat()
+		now, err2 := os.Stat(s.path)
+		if err1 == nil && err2 == nil && os.SameFile(held, now) {
+			return f, unlock, nil
+		}
+		unlock()
+		f.Close()
+	}
+}
+
+// Drain hands every spooled event to the store, oldest first. The spool
+// is moved aside under its lock, so appends go on meanwhile, and what the
+// store did not take stays aside (replaced atomically) for the next drain.
+// An event reaches the store twice only if the store committed a write
+// whose answer was lost, or the process died between a commit and the
+// rewrite: the spool is at least once.
 func (s *AuditStore) Drain(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.drain.Lock()
+	defer s.drain.Unlock()
+	aside := s.path + ".draining"
+	if _, err := os.Stat(aside); errors.Is(err, fs.ErrNotExist) {
+		if err := s.moveAside(aside); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	// Left by an earlier drain (or this one): oldest first, then the
+	// spool's newer events on the next drain.
+	data, err := os.ReadFile(aside)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	events := s.decode(data)
+	for done := 0; done < len(events); done += batch {
+		part := events[done:min(done+batch, len(events))]
+		bctx, cancel := context.WithTimeout(ctx, batchTimeout)
+		err := s.store.RecordEvents(bctx, part...)
+		cancel()
+		if err != nil {
+			return errors.Join(fmt.Errorf("spool: %d events wait: %w", len(events)-done, err), replace(aside, events[done:]))
+		}
+	}
+	if len(events) > 0 {
+		s.logger.Info("spooled audit events recorded", "count", len(events))
+	}
+	if err := os.Remove(aside); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	return nil
+}
+
+// moveAside renames a non-empty spool to aside under the spool's lock.
+func (s *AuditStore) moveAside(aside string) error {
 	f, err := os.OpenFile(s.path, os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -145,51 +224,37 @@ func (s *AuditStore) Drain(ctx context.Context) error {
 		return fmt.Errorf("spool: lock: %w", err)
 	}
 	defer unlock()
-	events, err := s.read(f)
-	if err != nil {
+	if fi, err := f.Stat(); err != nil || fi.Size() == 0 {
 		return err
 	}
-	for done := 0; done < len(events); done += batch {
-		part := events[done:min(done+batch, len(events))]
-		if err := s.store.RecordEvents(ctx, part...); err != nil {
-			return errors.Join(fmt.Errorf("spool: %d events wait: %w", len(events)-done, err), rewrite(f, events[done:]))
-		}
+	if err := os.Rename(s.path, aside); err != nil {
+		return fmt.Errorf("spool: %w", err)
 	}
-	if len(events) > 0 {
-		s.logger.Info("spooled audit events recorded", "count", len(events))
-	}
-	return rewrite(f, nil)
+	return nil
 }
 
-// read decodes every line of the spool. A line that is not an event (a
+// decode reads every line of a spool. A line that is not an event (a
 // write cut short by a crash) is logged and dropped: it cannot be replayed.
-func (s *AuditStore) read(f *os.File) ([]*lacop.AuditEvent, error) {
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
-	}
+func (s *AuditStore) decode(data []byte) []*lacop.AuditEvent {
 	var events []*lacop.AuditEvent
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for line := 1; sc.Scan(); line++ {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		e := new(lacop.AuditEvent)
-		if err := json.Unmarshal(sc.Bytes(), e); err != nil || e.Type == "" {
-			s.logger.Error("audit spool line is not an event; dropped", "line", line, "err", err)
+		if err := json.Unmarshal(line, e); err != nil || e.Type == "" {
+			s.logger.Error("audit spool line is not an event; dropped", "line", i+1, "err", err)
 			continue
 		}
 		e.ID = ""
 		events = append(events, e)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("spool: read: %w", err)
-	}
-	return events, nil
+	return events
 }
 
-// rewrite replaces the spool's content with events.
-func rewrite(f *os.File, events []*lacop.AuditEvent) error {
+// replace writes events to path through a synced temporary file and a
+// rename, so a crash leaves either the old content or the new.
+func replace(path string, events []*lacop.AuditEvent) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	for _, e := range events {
@@ -197,14 +262,18 @@ func rewrite(f *os.File, events []*lacop.AuditEvent) error {
 			return fmt.Errorf("spool: encode: %w", err)
 		}
 	}
-	if err := f.Truncate(0); err != nil {
-		return fmt.Errorf("spool: truncate: %w", err)
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
 	}
-	if _, err := f.WriteAt(buf.Bytes(), 0); err != nil {
+	_, werr := f.Write(buf.Bytes())
+	serr := f.Sync()
+	if err := errors.Join(werr, serr, f.Close()); err != nil {
 		return fmt.Errorf("spool: write: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("spool: sync: %w", err)
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("spool: %w", err)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -105,8 +106,10 @@ func TestSpoolWhileDown(t *testing.T) {
 	if got[0].Time.IsZero() {
 		t.Errorf("event without a time was stored without one")
 	}
-	if fi, err := os.Stat(path); err != nil || fi.Size() != 0 {
-		t.Errorf("spool after drain: %v, %v; want empty", fi, err)
+	for _, p := range []string{path, path + ".draining"} {
+		if fi, err := os.Stat(p); err == nil && fi.Size() != 0 {
+			t.Errorf("%s after drain: %d bytes; want empty or gone", p, fi.Size())
+		}
 	}
 	// A second drain records nothing twice.
 	if err := s.Drain(ctx); err != nil {
@@ -164,17 +167,29 @@ func TestSpoolDrainStopsPartWay(t *testing.T) {
 	if err != nil || len(got) != 1000 {
 		t.Fatalf("after a partial drain the store has %d events (%v); want 1000", len(got), err)
 	}
-	data, _ := os.ReadFile(path)
-	if n := bytes.Count(data, []byte("\n")); n != 1500 {
-		t.Fatalf("spool keeps %d events; want the 1500 not recorded", n)
+	aside, _ := os.ReadFile(path + ".draining")
+	if n := bytes.Count(aside, []byte("\n")); n != 1500 {
+		t.Fatalf("spool keeps %d events aside; want the 1500 not recorded", n)
 	}
-	store.down.Store(false)
-	if err := s.Drain(ctx); err != nil {
+	// Events keep arriving while the store is down; they queue behind.
+	store.down.Store(true)
+	if err := s.RecordEvents(ctx, event("late", time.Now())); err != nil {
 		t.Fatal(err)
 	}
+	store.down.Store(false)
+	for range 2 { // what was aside, then what came later
+		if err := s.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 	got, err = store.Events(ctx, lacop.AuditFilter{Limit: 10000})
-	if err != nil || len(got) != 2500 {
-		t.Fatalf("after the second drain the store has %d events (%v); want 2500, none twice", len(got), err)
+	if err != nil || len(got) != 2501 || got[0].Type != "late" {
+		t.Fatalf("after draining the store has %d events (%v); want 2501, none twice, the late one last", len(got), err)
+	}
+	for _, leftover := range []string{path + ".draining", path + ".draining.tmp"} {
+		if _, err := os.Stat(leftover); err == nil {
+			t.Errorf("%s left after a complete drain", leftover)
+		}
 	}
 }
 
@@ -217,5 +232,58 @@ func TestSpoolFailsWhenNothingTakesEvents(t *testing.T) {
 func TestNewRefusesDirectory(t *testing.T) {
 	if _, err := spool.New(nil, t.TempDir(), slog.Default()); err == nil {
 		t.Fatal("New on a directory = nil error; want a refusal")
+	}
+}
+
+// TestSpoolFull: past MaxSize the spool refuses, so an outage cannot fill
+// the disk; the refusal reaches the caller.
+func TestSpoolFull(t *testing.T) {
+	s, store, path := setup(t)
+	if err := os.WriteFile(path, bytes.Repeat([]byte(" "), spool.MaxSize), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	store.down.Store(true)
+	if err := s.RecordEvents(t.Context(), event("logout", time.Now())); err == nil || !strings.Contains(err.Error(), "full") {
+		t.Fatalf("RecordEvents with the spool full = %v; want an error saying it is full", err)
+	}
+}
+
+// TestSpoolAppendsWhileDraining: events spooled while a drain is writing
+// to the store are neither lost nor blocked by it.
+func TestSpoolAppendsWhileDraining(t *testing.T) {
+	s, store, _ := setup(t)
+	ctx := t.Context()
+	store.down.Store(true)
+	for i := range 3000 {
+		if err := s.RecordEvents(ctx, event(fmt.Sprintf("before%04d", i), time.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store.down.Store(false)
+	done := make(chan error, 1)
+	go func() { done <- s.Drain(ctx) }()
+	store.down.Store(true) // the drain may or may not still be running
+	for i := range 200 {
+		if err := s.RecordEvents(ctx, event(fmt.Sprintf("during%03d", i), time.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	store.down.Store(false)
+	for range 3 {
+		if err := s.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := store.Events(ctx, lacop.AuditFilter{Limit: 10000})
+	if err != nil || len(got) < 3200 {
+		t.Fatalf("store has %d events (%v); want all 3200 (at least once)", len(got), err)
+	}
+	seen := map[string]bool{}
+	for _, e := range got {
+		seen[e.Type] = true
+	}
+	if len(seen) != 3200 {
+		t.Errorf("distinct events recorded: %d; want 3200", len(seen))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/auth"
@@ -46,14 +47,25 @@ func (m *Main) openBackend(ctx context.Context) (*backend, error) {
 		return nil, errors.Join(err, b.close())
 	}
 	if url := m.Config.Storage.RedisURL; url != "" {
+		redis.LogTo(m.Logger)
 		rc, err := redis.Open(ctx, url, m.Config.Storage.RedisPrefix)
 		if err != nil {
 			return nil, errors.Join(err, b.close())
 		}
 		b.closers = append(b.closers, rc.Close)
+		if unchecked, err := rc.CheckConfig(ctx); err != nil {
+			return nil, errors.Join(err, b.close())
+		} else if unchecked {
+			m.Logger.Warn("cannot read Redis's configuration (CONFIG not allowed); make sure appendonly is yes and maxmemory-policy is noeviction, " +
+				"or ended sessions and revoked tokens may work again after a Redis restart or an eviction")
+		}
 		b.pings = append(b.pings, rc.Ping)
 		b.stores.Sessions = redis.NewSessionStore(rc)
-		b.stores.Regulation = redis.NewRegulationStore(rc)
+		reg := redis.NewRegulationStore(rc)
+		// Failures must outlive the window they are counted in, and bans
+		// their own end, however long the configuration makes them.
+		reg.Keep = max(reg.Keep, m.Config.Regulation.Window+m.Config.Regulation.Ban+time.Hour)
+		b.stores.Regulation = reg
 		b.stores.Tokens = redis.NewTokenStore(rc, b.stores.Tokens)
 		n := redis.NewNotifier(rc, m.Logger)
 		b.stores.Notify, b.relay = n, n

@@ -39,6 +39,9 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_user ON sessions (user_id, last_active_at);
 CREATE INDEX sessions_expires ON sessions (expires_at);
+-- The sweep's other half: sessions idle past the timeout (remember-me ones
+-- never idle out), so it need not scan the table.
+CREATE INDEX sessions_idle ON sessions (last_active_at) WHERE NOT remember_me;
 
 -- Audit events outlive their users, so user_id has no foreign key.
 CREATE TABLE audit_events (

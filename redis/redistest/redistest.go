@@ -104,9 +104,10 @@ func DeletePrefix(ctx context.Context, rdb goredis.UniversalClient, prefix strin
 	return flush()
 }
 
-// StartServer runs a redis-server of the test's own on a free port, without
-// persistence, and returns its URL. stop kills it; start runs it again on
-// the same port and returns once it answers (call it from the test's
+// StartServer runs a redis-server of the test's own on a free port, as
+// lacop requires it in production (every write in the append-only file,
+// fsynced; no eviction), and returns its URL. stop kills it (SIGKILL);
+// start runs it again on the same port and data and returns once it answers (call it from the test's
 // goroutine: it fails the test if the server does not come up). The
 // server is killed when the test ends. Like New, it skips unless LACOP_TEST_REDIS_URL is set (or fails in
 // CI), and skips (fails in CI) when redis-server is not installed.
@@ -117,7 +118,7 @@ func StartServer(t testing.TB) (url string, stop, start func()) {
 	if err != nil {
 		unavailable(t, "redis-server not installed")
 	}
-	s := &server{t: t, bin: bin, port: freePort(t)}
+	s := &server{t: t, bin: bin, port: freePort(t), dir: t.TempDir()}
 	s.start()
 	t.Cleanup(s.stop)
 	return "redis://127.0.0.1:" + strconv.Itoa(s.port) + "/0", s.stop, s.start
@@ -127,6 +128,7 @@ type server struct {
 	t    testing.TB
 	bin  string
 	port int
+	dir  string // the append-only file's
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -142,8 +144,8 @@ func (s *server) start() {
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(s.port)
 	var out bytes.Buffer // read only once the process has exited
-	cmd := exec.Command(s.bin, "--save", "", "--appendonly", "no", "--port", strconv.Itoa(s.port),
-		"--bind", "127.0.0.1", "--daemonize", "no")
+	cmd := exec.Command(s.bin, "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", s.dir,
+		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--daemonize", "no")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("redistest: start redis-server: %v", err)

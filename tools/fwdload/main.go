@@ -12,6 +12,7 @@
 // From the module root:
 //
 //	go run ./tools/fwdload [-duration 10s] [-conns 16] [-requests 200000] [-rounds 5] [-out FILE] [-lacop PATH]
+//	                       [-postgres-url URL [-redis-url URL]]
 //
 // It builds lacop (or takes -lacop), starts it on 127.0.0.1:0 with a fresh
 // data directory and one user, signs in, and starts this same program again
@@ -47,6 +48,9 @@ type options struct {
 	rounds   int // slices each interleaved scenario's load is cut into
 	out      string
 	lacop    string // prebuilt binary; "" builds ./cmd/lacop
+	// postgresURL and redisURL put lacop on those stores instead of SQLite
+	// (the database must be empty; Redis keys go under a prefix of the run).
+	postgresURL, redisURL string
 }
 
 func main() {
@@ -65,8 +69,11 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 5, "measure each scenario in this many slices, taken in turn with the other scenarios")
 	flag.StringVar(&o.out, "out", "", "also write the Markdown report to this file")
 	flag.StringVar(&o.lacop, "lacop", "", "lacop binary to measure (default: go build ./cmd/lacop)")
+	flag.StringVar(&o.postgresURL, "postgres-url", "", "run lacop on this (empty) PostgreSQL database instead of SQLite")
+	flag.StringVar(&o.redisURL, "redis-url", "", "with -postgres-url: sessions, denylist and regulation in this Redis")
 	flag.Parse()
-	if o.conns < 1 || o.requests < 1 || o.rounds < 1 || o.duration <= 0 || o.warmup < 0 || flag.NArg() > 0 {
+	if o.conns < 1 || o.requests < 1 || o.rounds < 1 || o.duration <= 0 || o.warmup < 0 || flag.NArg() > 0 ||
+		(o.redisURL != "" && o.postgresURL == "") {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -105,7 +112,7 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 		}
 	}
 	fmt.Fprintln(progress, "fwdload: starting lacop and the empty server")
-	lacop, cookie, err := startLacop(ctx, bin, tmp)
+	lacop, cookie, err := startLacop(ctx, bin, tmp, o.storageArgs())
 	if lacop != nil {
 		defer lacop.stop()
 	}
@@ -174,3 +181,15 @@ func (c cpu) add(d cpu) cpu { return cpu{c.user + d.user, c.sys + d.sys} }
 func (c cpu) total() int64  { return c.user + c.sys }
 
 var errNoProc = errors.New("fwdload reads server CPU and memory from /proc; it runs on Linux only")
+
+// storageArgs are the lacop flags that select the store measured.
+func (o options) storageArgs() []string {
+	var args []string
+	if o.postgresURL != "" {
+		args = append(args, "--storage-driver", "postgres", "--postgres-url", o.postgresURL)
+	}
+	if o.redisURL != "" {
+		args = append(args, "--redis-url", o.redisURL)
+	}
+	return args
+}

@@ -153,18 +153,23 @@ log:
 
 // startLacop creates a data directory with one user, starts lacop serve on
 // it and signs in. It returns the Cookie header value of that session.
-func startLacop(ctx context.Context, bin, tmp string) (*proc, string, error) {
+func startLacop(ctx context.Context, bin, tmp string, storage []string) (*proc, string, error) {
 	data := filepath.Join(tmp, "data")
 	cfg := filepath.Join(tmp, "lacop.yaml")
 	if err := os.WriteFile(cfg, []byte(lacopConfig), 0o600); err != nil {
 		return nil, "", err
 	}
-	add := exec.CommandContext(ctx, bin, "user", "add", benchEmail, "--name", "Bench", "--password-stdin", "--config", cfg, "--data", data)
+	storage = append(storage, "--config", cfg, "--data", data)
+	// Redis keys of this run stay apart from anything else in that Redis.
+	env := append(os.Environ(), fmt.Sprintf("LACOP_STORAGE_REDIS_PREFIX=fwdload-%d:", os.Getpid()))
+	add := exec.CommandContext(ctx, bin, append([]string{"user", "add", benchEmail, "--name", "Bench", "--password-stdin"}, storage...)...)
+	add.Env = env
 	add.Stdin = strings.NewReader(benchPassword + "\n")
 	if out, err := add.CombinedOutput(); err != nil {
 		return nil, "", fmt.Errorf("lacop user add: %w\n%s", err, out)
 	}
-	serve := exec.Command(bin, "serve", "--config", cfg, "--data", data, "--listen", "127.0.0.1:0")
+	serve := exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0"}, storage...)...)
+	serve.Env = env
 	p, err := startProc(ctx, "lacop", serve, filepath.Join(tmp, "lacop.stderr"))
 	if err != nil {
 		return p, "", err
