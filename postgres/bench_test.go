@@ -46,6 +46,7 @@ func sessionHash(i int) []byte {
 // BenchmarkSessionByHash is the lookup on every authenticated request.
 func BenchmarkSessionByHash(b *testing.B) {
 	now := time.Now().UnixMilli()
+	var size int64
 	db := openSeeded(b, func(ctx context.Context, conn *pgx.Conn) error {
 		if _, err := conn.Exec(ctx, `INSERT INTO users (id, email, password_hash, created_at, updated_at)
 			VALUES ('ann', 'ann@example.com', 'x', $1, $1)`, now); err != nil {
@@ -61,12 +62,7 @@ func BenchmarkSessionByHash(b *testing.B) {
 			return err
 		}
 		// The footprint of a session with its indexes, for sizing.
-		var size int64
-		if err := conn.QueryRow(ctx, `SELECT pg_total_relation_size('sessions')`).Scan(&size); err != nil {
-			return err
-		}
-		b.ReportMetric(float64(size)/benchRows, "store-bytes/session")
-		return nil
+		return conn.QueryRow(ctx, `SELECT pg_total_relation_size('sessions')`).Scan(&size)
 	})
 	store := postgres.NewSessionStore(db)
 	hashes := make([][]byte, benchRows)
@@ -81,6 +77,44 @@ func BenchmarkSessionByHash(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
+	}
+	b.ReportMetric(float64(size)/benchRows, "store-bytes/session")
+}
+
+// BenchmarkDeleteUserSessions10k ends every session of a user who has
+// 10,000, as "sign out everywhere" does.
+func BenchmarkDeleteUserSessions10k(b *testing.B) {
+	const n = 10_000
+	url := pgtest.NewDatabase(b)
+	db := open(b, url)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	now := time.Now().UnixMilli()
+	if _, err := conn.Exec(ctx, `INSERT INTO users (id, email, password_hash, created_at, updated_at)
+		VALUES ('ann', 'ann@example.com', 'x', $1, $1)`, now); err != nil {
+		b.Fatal(err)
+	}
+	store := postgres.NewSessionStore(db)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		if _, err := conn.CopyFrom(ctx, pgx.Identifier{"sessions"},
+			[]string{"id", "secret_hash", "user_id", "auth_level", "remember_me", "created_at", "last_active_at", "expires_at", "ip", "user_agent"},
+			pgx.CopyFromSlice(n, func(j int) ([]any, error) {
+				return []any{fmt.Sprintf("r%d-%05d", i, j), sessionHash(i*n + j), "ann", 1, false, now, now, now + 3600_000,
+					"203.0.113.7", "Mozilla/5.0 (X11; Linux x86_64) bench"}, nil
+			})); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		ended, err := store.DeleteUserSessions(ctx, "ann", "")
+		if err != nil || len(ended) != n {
+			b.Fatalf("DeleteUserSessions = %d, %v; want %d", len(ended), err, n)
+		}
 	}
 }
 
