@@ -253,16 +253,18 @@ const sweepGrace = time.Minute
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	cutoff := s.Now().Add(-sweepGrace)
 	ended, err := s.Sessions.DeleteExpiredSessions(ctx, cutoff, cutoff.Add(-s.Config.InactivityTimeout))
-	if err != nil {
+	if err != nil && len(ended) == 0 {
 		return 0, fmt.Errorf("auth: sweep: %w", err)
 	}
+	// Like every end: tokens after the sessions, then one batch of audit
+	// events and the news to open tabs (reason "expired").
 	ids := make([]string, len(ended))
 	for i, sess := range ended {
 		ids[i] = sess.ID
-		s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditSessionExpired, UserID: sess.UserID, SessionID: sess.ID,
-			Detail: map[string]string{"reason": string(ReasonExpired)}})
 	}
-	if err := s.endTokens(ctx, false, "", ids...); err != nil {
+	terr := s.endTokens(ctx, false, "", ids...)
+	s.announce(ctx, ReasonExpired, policy[ReasonExpired], ended, "", "", Client{})
+	if err := errors.Join(err, terr); err != nil {
 		return len(ended), fmt.Errorf("auth: sweep: %w", err)
 	}
 	return len(ended), nil

@@ -40,7 +40,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build lacop:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	leaks.secret("password", testPassword)
+	code := leaks.report(m.Run())
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -110,6 +111,7 @@ func startPortalIn(t *testing.T, dataDir, configYAML string) *portal {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.stop)
+	leaks.output(t.Name()+" log", func() []byte { return []byte(p.out.String()) })
 
 	found := make(chan string, 1)
 	go func() {
@@ -176,6 +178,7 @@ func (p *portal) stop() {
 		p.cmd.Process.Kill()
 		<-done
 	}
+	leaks.files(p.DataDir)
 }
 
 // cli runs a lacop command against the portal's data, as an operator would
@@ -287,6 +290,7 @@ func (p *portal) login(email string) string {
 func sessionCookie(res *http.Response) *http.Cookie {
 	for _, c := range res.Cookies() {
 		if strings.HasSuffix(c.Name, "lacop_session") {
+			leaks.secret("session cookie", c.Value)
 			return c
 		}
 	}
@@ -340,6 +344,7 @@ func restart(t *testing.T, p *portal) *portal {
 		t.Fatal(err)
 	}
 	t.Cleanup(q.stop)
+	leaks.output(t.Name()+" log after restart", func() []byte { return []byte(q.out.String()) })
 	sc := bufio.NewScanner(stdout)
 	deadline := time.AfterFunc(20*time.Second, func() { q.cmd.Process.Kill() })
 	defer deadline.Stop()

@@ -60,6 +60,8 @@ func (p *portal) issueTokens(secret string) tokenPair {
 	if err != nil || n <= 0 {
 		p.t.Errorf("POST /api/tokens: expiresIn = %q; want a positive whole number of seconds", body.ExpiresIn)
 	}
+	leaks.secret("access token", body.AccessToken)
+	leaks.secret("refresh token", body.RefreshToken)
 	return tokenPair{body.AccessToken, body.RefreshToken, n}
 }
 
@@ -96,6 +98,8 @@ func (p *portal) refreshOK(refreshToken string) tokenPair {
 	if err != nil || n <= 0 {
 		p.t.Errorf("POST /oauth/token: expires_in = %q; want a positive whole number of seconds", body.ExpiresIn)
 	}
+	leaks.secret("access token", body.AccessToken)
+	leaks.secret("refresh token", body.RefreshToken)
 	return tokenPair{body.AccessToken, body.RefreshToken, n}
 }
 

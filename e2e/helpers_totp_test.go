@@ -92,6 +92,7 @@ func (p *portal) enrolTOTP(secret string) *enrolment {
 	if key == "" {
 		p.t.Fatalf("POST /api/account/totp: no secret in %s", res.Body)
 	}
+	leaks.secret("TOTP key", key)
 	a := &authenticator{t: p.t, secret: key}
 	res = p.do(request{method: "POST", path: "/api/account/totp/confirm", cookie: secret, body: map[string]any{"code": a.next()}})
 	if res.StatusCode != http.StatusOK {
@@ -105,6 +106,7 @@ func (p *portal) enrolTOTP(secret string) *enrolment {
 	raw, _ := res.json(p.t)["recoveryCodes"].([]any)
 	for _, v := range raw {
 		s, _ := v.(string)
+		leaks.secret("recovery code", s)
 		codes = append(codes, s)
 	}
 	return &enrolment{auth: a, secret: c.Value, recoveryCodes: codes}
