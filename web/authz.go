@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -32,15 +33,57 @@ func (o *original) path() string {
 	return p
 }
 
-// validHost accepts a host[:port] made of the characters a host can have;
-// anything else (spaces, "@", "/", control characters) is malformed.
+// validHost accepts host[:port]: a name or IPv4 address of the characters
+// a host can have, or a bracketed IPv6 address, and a numeric port. Anything
+// else (spaces, "@", "/", control characters, an empty host, a port that is
+// not a number) is malformed.
 func validHost(h string) bool {
 	if h == "" || len(h) > 255 {
 		return false
 	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_') {
+	host, port := h, ""
+	if h[0] == '[' {
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return false
+		}
+		if ip, err := netip.ParseAddr(h[1:end]); err != nil || !ip.Is6() || ip.Zone() != "" {
+			return false
+		}
+		switch rest := h[end+1:]; {
+		case rest == "":
+			return true
+		case rest[0] != ':':
+			return false
+		default:
+			return validPort(rest[1:])
+		}
+	}
+	if i := strings.LastIndexByte(h, ':'); i >= 0 {
+		host, port = h[:i], h[i+1:]
+		if !validPort(port) {
+			return false
+		}
+	}
+	if host == "" {
+		return false
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validPort accepts 1 to 5 digits.
+func validPort(p string) bool {
+	if p == "" || len(p) > 5 {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
 			return false
 		}
 	}
