@@ -214,3 +214,19 @@ func (db *DB) writeTx(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// Counts reports how many rows each table of sessions, tokens, regulation
+// and notices holds, so that operators and soak tests can see the store
+// stays bounded while the sweeper runs (the audit log is a log: it grows).
+func (db *DB) Counts(ctx context.Context) (map[string]int64, error) {
+	counts := map[string]int64{}
+	for _, table := range []string{"sessions", "refresh_tokens", "access_tokens", "token_denylist",
+		"regulation_failures", "regulation_bans", "session_events", "audit_events"} {
+		var n int64
+		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
+			return nil, fmt.Errorf("sqlite: count %s: %w", table, err)
+		}
+		counts[table] = n
+	}
+	return counts, nil
+}
