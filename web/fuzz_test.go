@@ -109,7 +109,7 @@ func TestValidHost(t *testing.T) {
 	for h, want := range map[string]bool{
 		"app.example.com": true, "app.example.com:8443": true, "127.0.0.1:80": true, "[::1]": true, "[::1]:443": true,
 		"under_score.local": true,
-		"": false, ":A": false, ":80": false, "a:": false, "a:b": false, "a:123456": false, "[::1": false,
+		"":                  false, ":A": false, ":80": false, "a:": false, "a:b": false, "a:123456": false, "[::1": false,
 		"[::1]x": false, "[::1]:": false, "[1.2.3.4]": false, "[fe80::1%eth0]": false, "a b": false, "a@b": false,
 		"a/b": false, "a:1:2": false,
 	} {

@@ -161,5 +161,19 @@ func BenchmarkMillionSessions(b *testing.B) {
 		}
 		b.Logf("ending %d sessions of one person among %d: %v", scaleBigUser, scaleSessions, took)
 		b.ReportMetric(float64(took.Milliseconds()), "end-10k-ms")
+
+		// The rows go in the sweep (nothing here is expired: it only purges).
+		t0 = time.Now()
+		long := time.Now().Add(-24 * time.Hour)
+		if expired, err := sessions.DeleteExpiredSessions(context.Background(), long, long); err != nil || len(expired) != 0 {
+			b.Fatalf("sweep = %d, %v; want 0 expired, nil", len(expired), err)
+		}
+		took = time.Since(t0)
+		counts, err := db.Counts(context.Background())
+		if err != nil || counts["sessions"] != scaleSessions {
+			b.Fatalf("after the purge: %d session rows, %v; want %d", counts["sessions"], err, scaleSessions)
+		}
+		b.Logf("purging their rows in the sweep: %v", took)
+		b.ReportMetric(float64(took.Milliseconds()), "purge-10k-ms")
 	}
 }
