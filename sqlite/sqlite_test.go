@@ -360,3 +360,83 @@ func TestOpenUnusualPath(t *testing.T) {
 		})
 	}
 }
+
+// TestEndedGenerationPurged: sessions ended all at once stay as rows of an
+// old generation, invisible to every read and write, until the sweep
+// removes them in batches; the kept session and a sign-in made after the
+// end belong to the new generation and live on; another user's sessions
+// are untouched.
+func TestEndedGenerationPurged(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "lacop.db"))
+	st := stores(db)
+	ctx := t.Context()
+	for _, id := range []string{"ann", "bob"} {
+		if err := st.Users.CreateUser(ctx, &lacop.User{ID: id, Email: id + "@example.com", PasswordHash: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	mk := func(id, user string) *lacop.Session {
+		return &lacop.Session{ID: id, SecretHash: []byte("hash-" + id), UserID: user, AuthLevel: 1,
+			CreatedAt: now, LastActiveAt: now, ExpiresAt: now.Add(time.Hour)}
+	}
+	for i := range 2500 {
+		if err := st.Sessions.CreateSession(ctx, mk(fmt.Sprintf("a%04d", i), "ann")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 10 {
+		if err := st.Sessions.CreateSession(ctx, mk(fmt.Sprintf("b%02d", i), "bob")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ended, err := st.Sessions.DeleteUserSessions(ctx, "ann", "a0007")
+	if err != nil || len(ended) != 2499 {
+		t.Fatalf("DeleteUserSessions = %d, %v; want 2499", len(ended), err)
+	}
+	if err := st.Sessions.CreateSession(ctx, mk("after", "ann")); err != nil {
+		t.Fatal(err)
+	}
+	rows := func() int64 {
+		c, err := db.Counts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c["sessions"]
+	}
+	if n := rows(); n != 2511 {
+		t.Errorf("rows before the sweep = %d; want 2511 (the ended ones wait)", n)
+	}
+	if _, err := st.Sessions.SessionByHash(ctx, []byte("hash-a0001")); lacop.ErrorCode(err) != lacop.ENOTFOUND {
+		t.Errorf("an ended session by hash: %v; want ENOTFOUND", err)
+	}
+	if existed, err := st.Sessions.DeleteSession(ctx, "a0001"); existed || err != nil {
+		t.Errorf("DeleteSession of an ended session = %v, %v; want false, nil", existed, err)
+	}
+	if err := st.Sessions.RotateSessionSecret(ctx, "a0001", []byte("new")); lacop.ErrorCode(err) != lacop.ENOTFOUND {
+		t.Errorf("RotateSessionSecret of an ended session: %v; want ENOTFOUND", err)
+	}
+	long := now.Add(-24 * time.Hour)
+	if expired, err := st.Sessions.DeleteExpiredSessions(ctx, long, long); err != nil || len(expired) != 0 {
+		t.Fatalf("sweep = %d, %v; want nothing expired", len(expired), err)
+	}
+	if n := rows(); n != 12 {
+		t.Errorf("rows after the sweep = %d; want 12 (kept, after, bob's 10)", n)
+	}
+	list, err := st.Sessions.UserSessions(ctx, "ann")
+	if ids := fmt.Sprint(sessionIDsOf(list)); err != nil || (ids != "[a0007 after]" && ids != "[after a0007]") {
+		t.Errorf("ann's sessions after the sweep = %s, %v; want a0007 and after", ids, err)
+	}
+	if list, err := st.Sessions.UserSessions(ctx, "bob"); err != nil || len(list) != 10 {
+		t.Errorf("bob's sessions = %d, %v; want 10", len(list), err)
+	}
+}
+
+func sessionIDsOf(list []*lacop.Session) []string {
+	var ids []string
+	for _, s := range list {
+		ids = append(ids, s.ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
