@@ -104,6 +104,9 @@ func (r *Rules) Decide(host, path string, subject *Subject) Policy {
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
 		host = host[:i] // drop the port
 	}
+	// "admin.example.com." is the same host in DNS, and proxies route it
+	// as such: it must meet the same rules.
+	host = strings.TrimSuffix(host, ".")
 	groupMiss := false
 	for i := range r.rules {
 		c := &r.rules[i]

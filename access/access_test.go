@@ -31,6 +31,8 @@ func TestDecide(t *testing.T) {
 		{"public.example.com:8443", "/", nil, access.Bypass},
 		{"admin.example.com", "/", admin, access.TwoFactor},
 		{"admin.example.com", "/", dev, access.Deny},                // not in the group: the next rule
+		{"admin.example.com.", "/", dev, access.Deny},               // the same host with DNS's trailing dot
+		{"ADMIN.example.com.:443", "/", dev, access.Deny},           // and with case and a port
 		{"admin.example.com", "/", nil, access.TwoFactor},           // anonymous: sign in first
 		{"app.example.com", "/private/x", dev, access.TwoFactor},    // subdomain and resource prefix
 		{"app.example.com", "/privateer", dev, access.TwoFactor},    // a prefix, not a path segment

@@ -129,6 +129,11 @@ func (s *Service) end(ctx context.Context, reason Reason, userID string, current
 	case r.scope == scopeCurrent && current != nil:
 		existed, err := s.Sessions.DeleteSession(ctx, current.ID)
 		if err != nil {
+			// The store may have ended it and lost the answer: its tokens
+			// end anyway (harmless if it lives on and is ended again).
+			if terr := s.endTokens(ctx, false, userID, current.ID); terr != nil {
+				s.Logger.Warn("end tokens of a session whose end failed", "err", terr)
+			}
 			return nil, unavailable("end session", err)
 		} else if existed {
 			out.Ended = append(out.Ended, current)
@@ -171,6 +176,7 @@ func (s *Service) end(ctx context.Context, reason Reason, userID string, current
 		if err := s.Sessions.RotateSessionSecret(ctx, current.ID, hash); lacop.ErrorCode(err) == lacop.ENOTFOUND {
 			out.CurrentEnded = true // ended by someone else meanwhile
 		} else if err != nil {
+			s.announce(ctx, reason, r, out.Ended, actorID, userID, c)
 			return nil, unavailable("rotate session secret", err)
 		} else {
 			out.NewSecret = secret

@@ -101,12 +101,23 @@ func (s *AuditStore) append(events []*lacop.AuditEvent) error {
 	}
 	defer f.Close()
 	defer unlock()
-	if fi, err := f.Stat(); err != nil {
+	fi, err := f.Stat()
+	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	} else if fi.Size()+int64(buf.Len()) > MaxSize {
 		return fmt.Errorf("spool: %s is full (%d bytes)", s.path, fi.Size())
 	}
+	// A write cut short earlier (a crash, a full disk) left a line without
+	// its end; start on a new line, or this event would be glued to it and
+	// dropped with it.
+	if fi.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, fi.Size()-1); err == nil && last[0] != '\n' {
+			buf = *bytes.NewBuffer(append([]byte{'\n'}, buf.Bytes()...))
+		}
+	}
 	if _, err := f.Write(buf.Bytes()); err != nil {
+		_ = f.Truncate(fi.Size()) // no half event left behind
 		return fmt.Errorf("spool: write: %w", err)
 	}
 	if err := f.Sync(); err != nil {
@@ -147,7 +158,7 @@ func (s *AuditStore) pending() bool {
 // opened is not the one at path any more, and it is opened again.
 func (s *AuditStore) openLocked() (*os.File, func(), error) {
 	for {
-		f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		f, err := os.OpenFile(s.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
 			return nil, nil, fmt.Errorf("spool: %w", err)
 		}
@@ -175,6 +186,18 @@ func (s *AuditStore) openLocked() (*os.File, func(), error) {
 func (s *AuditStore) Drain(ctx context.Context) error {
 	s.drain.Lock()
 	defer s.drain.Unlock()
+	// One drain at a time across processes too (an old serve's last drain
+	// and a new one's first may overlap).
+	lf, err := os.OpenFile(s.path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	defer lf.Close()
+	unlockDrain, err := lock(lf)
+	if err != nil {
+		return fmt.Errorf("spool: lock: %w", err)
+	}
+	defer unlockDrain()
 	aside := s.path + ".draining"
 	if _, err := os.Stat(aside); errors.Is(err, fs.ErrNotExist) {
 		if err := s.moveAside(aside); err != nil {

@@ -205,11 +205,15 @@ func TestSpoolDropsTornLine(t *testing.T) {
 	}
 	f.WriteString(`{"type":"logo`) // a write cut short by a crash
 	f.Close()
+	// The next event is not glued to the torn line.
+	if err := s.RecordEvents(t.Context(), event("session.revoked", time.Now())); err != nil {
+		t.Fatal(err)
+	}
 	store.down.Store(false)
 	if err := s.Drain(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	wantTypes(t, store, "logout")
+	wantTypes(t, store, "session.revoked", "logout")
 }
 
 func TestSpoolFailsWhenNothingTakesEvents(t *testing.T) {

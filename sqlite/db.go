@@ -150,6 +150,16 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: migrations: %w", err)
 	}
+	// A database a newer lacop migrated may mean things this binary cannot
+	// read (since 00005, sessions of an ended generation are still rows):
+	// refuse it rather than sign ended sessions in again.
+	var known int64
+	for _, src := range p.ListSources() {
+		known = max(known, src.Version)
+	}
+	if current, err := p.GetDBVersion(ctx); err == nil && current > known {
+		return fmt.Errorf("sqlite: the database was migrated by a newer lacop (schema %d; this one knows up to %d); run that version, or migrate down first", current, known)
+	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
@@ -221,7 +231,7 @@ func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 func (db *DB) Counts(ctx context.Context) (map[string]int64, error) {
 	counts := map[string]int64{}
 	for _, table := range []string{"sessions", "refresh_tokens", "access_tokens", "token_denylist",
-		"regulation_failures", "regulation_bans", "session_events", "audit_events"} {
+		"regulation_failures", "regulation_bans", "session_events", "session_purges", "audit_events"} {
 		var n int64
 		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
 			return nil, fmt.Errorf("sqlite: count %s: %w", table, err)

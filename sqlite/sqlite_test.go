@@ -440,3 +440,18 @@ func sessionIDsOf(list []*lacop.Session) []string {
 	slices.Sort(ids)
 	return ids
 }
+
+// TestRefusesNewerSchema: a database migrated by a newer lacop is refused,
+// not read with rules that no longer hold.
+func TestRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lacop.db")
+	db, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	foreignSQLite(t, path, `INSERT INTO lacop_migrations (version_id, is_applied) VALUES (999, 1)`)
+	if _, err := sqlite.Open(t.Context(), path); err == nil || !strings.Contains(err.Error(), "newer lacop") {
+		t.Fatalf("Open of a database at schema 999 = %v; want a refusal naming a newer lacop", err)
+	}
+}

@@ -12,6 +12,9 @@ CREATE TABLE session_purges (
 ) STRICT;
 
 -- +goose Down
+-- Without generations every row is live: remove the ended ones first, or
+-- they would be signed in again.
+DELETE FROM sessions WHERE gen != (SELECT session_gen FROM users WHERE users.id = sessions.user_id);
 DROP TABLE session_purges;
 ALTER TABLE sessions DROP COLUMN gen;
 ALTER TABLE users DROP COLUMN session_gen;
