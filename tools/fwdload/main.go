@@ -37,6 +37,8 @@ import (
 	"runtime"
 	"syscall"
 	"time"
+
+	"github.com/lacop/lacop/tools/internal/lacopbin"
 )
 
 // options are the command-line flags.
@@ -107,7 +109,7 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 	if bin == "" {
 		fmt.Fprintln(progress, "fwdload: building lacop")
 		bin = filepath.Join(tmp, "lacop")
-		if err := buildLacop(ctx, bin); err != nil {
+		if err := lacopbin.Build(ctx, bin); err != nil {
 			return err
 		}
 	}

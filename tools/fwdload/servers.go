@@ -113,24 +113,6 @@ func (p *proc) stderrTail() string {
 	return string(b)
 }
 
-// buildLacop builds ./cmd/lacop of the module this tool is run in.
-func buildLacop(ctx context.Context, bin string) error {
-	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return fmt.Errorf("go env GOMOD: %w", err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	if _, err := os.Stat(filepath.Join(root, "cmd", "lacop")); err != nil {
-		return fmt.Errorf("run from the lacop module, or give -lacop: %w", err)
-	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/lacop")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/lacop: %w\n%s", err, out)
-	}
-	return nil
-}
-
 // The user the signed-in scenario runs as.
 const (
 	benchEmail    = "bench@example.com"

@@ -59,6 +59,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/lacop/lacop/tools/internal/lacopbin"
 )
 
 // options are the command-line flags.
@@ -108,7 +110,7 @@ func run(ctx context.Context, o options) error {
 	if bin == "" {
 		progress("building lacop")
 		bin = filepath.Join(tmp, "lacop")
-		if err := buildLacop(ctx, bin); err != nil {
+		if err := lacopbin.Build(ctx, bin); err != nil {
 			return err
 		}
 	}
