@@ -115,6 +115,9 @@ type Identity struct {
 	// Bearer says the identity came from an access token: Session then
 	// holds only what the token says (see AuthenticateBearer).
 	Bearer bool
+	// stored is the session as AuthenticateBearer read it (it checks that
+	// the session still exists), so SessionOf need not read it again.
+	stored *lacop.Session
 }
 
 // secretLen is the byte length of session secrets: 32 bytes, 43 characters

@@ -353,24 +353,28 @@ func (s *Service) AuthenticateBearer(ctx context.Context, token string) (*Identi
 	// A token lives only while its session does. Ending a session denies
 	// its tokens, but this holds even where a denylist entry was lost (a
 	// Redis restarted without persistence loses its sessions too).
-	if sess, err := s.Sessions.SessionByID(ctx, claims.SessionID); lacop.ErrorCode(err) == lacop.ENOTFOUND {
+	sess, err := s.Sessions.SessionByID(ctx, claims.SessionID)
+	if lacop.ErrorCode(err) == lacop.ENOTFOUND {
 		return nil, errBadToken
 	} else if err != nil {
 		return nil, unavailable("look up session", err)
 	} else if sess.UserID != u.ID {
 		return nil, errBadToken
 	}
-	return &Identity{User: u, Bearer: true, Session: &lacop.Session{
+	return &Identity{User: u, Bearer: true, stored: sess, Session: &lacop.Session{
 		ID: claims.SessionID, UserID: u.ID, AuthLevel: claims.AuthLevel, ExpiresAt: claims.ExpiresAt,
 	}}, nil
 }
 
 // SessionOf returns the whole session behind an identity: as it is for a
-// cookie, read from the store for a bearer token (ENOTFOUND-free: a gone
-// session is EUNAUTHENTICATED).
+// cookie, as AuthenticateBearer read it for a bearer token (read from the
+// store for an identity made elsewhere; ENOTFOUND-free: a gone session is
+// EUNAUTHENTICATED).
 func (s *Service) SessionOf(ctx context.Context, id *Identity) (*lacop.Session, error) {
 	if !id.Bearer {
 		return id.Session, nil
+	} else if id.stored != nil {
+		return id.stored, nil
 	}
 	sess, err := s.Sessions.SessionByID(ctx, id.Session.ID)
 	if lacop.ErrorCode(err) == lacop.ENOTFOUND {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,37 +30,26 @@ const maxPayload = 7900
 // sent misses it, and its streams learn of the end when they re-check.
 type Notifier struct {
 	*notify.Hub
+	*notify.Relay
 	db     *DB
 	logger *slog.Logger
 
-	// MinBackoff and MaxBackoff bound the wait before Run reconnects after
-	// losing its connection; the wait doubles with each failed attempt.
-	MinBackoff, MaxBackoff time.Duration
 	// HealthInterval is how long Run waits for a notification before
 	// pinging its connection, so that a server that vanished without
 	// closing it (a dead host, a dropped NAT mapping) is noticed.
 	HealthInterval time.Duration
-
-	readyOnce sync.Once
-	ready     chan struct{}
 }
 
 // NewNotifier returns a relay on db that logs its reconnects to logger.
 func NewNotifier(db *DB, logger *slog.Logger) *Notifier {
 	return &Notifier{
 		Hub:            notify.NewHub(),
+		Relay:          notify.NewRelay("postgres", logger),
 		db:             db,
 		logger:         logger,
-		MinBackoff:     100 * time.Millisecond,
-		MaxBackoff:     2 * time.Second,
 		HealthInterval: 30 * time.Second,
-		ready:          make(chan struct{}),
 	}
 }
-
-// Ready is closed once Run listens for the first time. Events published
-// before that are not heard, so tests and start-up checks wait for it.
-func (n *Notifier) Ready() <-chan struct{} { return n.ready }
 
 // Publish implements lacop.Notifier. The events are packed as JSON arrays
 // into as few payloads as fit, and every payload goes out in one
@@ -124,41 +112,16 @@ func (n *Notifier) pack(events []lacop.SessionEnded) ([]string, error) {
 }
 
 // Run listens for announcements from every instance and delivers them
-// until ctx ends, then returns nil. When the connection is lost it logs a
-// warning (once per outage) and reconnects, waiting MinBackoff, then twice as long after each
-// failed attempt up to MaxBackoff. Run must not be called twice at once.
-func (n *Notifier) Run(ctx context.Context) error {
-	wait := n.MinBackoff
-	for {
-		listened, err := n.listen(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if listened {
-			// Once per outage: a warning when listening stops, then quiet
-			// retries until it listens again.
-			wait = n.MinBackoff
-			n.logger.Warn("session notifications interrupted; reconnecting", "err", err)
-		} else {
-			n.logger.Debug("session notifications: reconnect failed", "err", err, "retry_in", wait)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-		wait = min(2*wait, n.MaxBackoff)
-	}
-}
+// until ctx ends, then returns nil; the Relay reconnects whenever the
+// connection is lost. Run must not be called twice at once.
+func (n *Notifier) Run(ctx context.Context) error { return n.Loop(ctx, n.listen) }
 
 // listen runs one connection: LISTEN, then deliver what arrives until the
-// connection fails or ctx ends. It reports whether LISTEN succeeded.
-func (n *Notifier) listen(ctx context.Context) (listened bool, err error) {
+// connection fails or ctx ends, calling listening once LISTEN took.
+func (n *Notifier) listen(ctx context.Context, listening func()) error {
 	conn, err := pgx.ConnectConfig(ctx, n.db.pool.Config().ConnConfig)
 	if err != nil {
-		return false, redact(err, n.db.pool.Config().ConnConfig.Password)
+		return redact(err, n.db.pool.Config().ConnConfig.Password)
 	}
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
@@ -166,9 +129,9 @@ func (n *Notifier) listen(ctx context.Context) (listened bool, err error) {
 		conn.Close(closeCtx)
 	}()
 	if _, err := conn.Exec(ctx, `LISTEN `+notifyChannel); err != nil {
-		return false, err
+		return err
 	}
-	n.readyOnce.Do(func() { close(n.ready) })
+	listening()
 	for {
 		waitCtx, cancel := context.WithTimeout(ctx, n.HealthInterval)
 		nt, err := conn.WaitForNotification(waitCtx)
@@ -178,16 +141,16 @@ func (n *Notifier) listen(ctx context.Context) (listened bool, err error) {
 		case err == nil:
 			n.deliver(nt.Payload)
 		case ctx.Err() != nil:
-			return true, ctx.Err()
+			return ctx.Err()
 		case idle:
 			pingCtx, cancel := context.WithTimeout(ctx, n.HealthInterval)
 			err := conn.Ping(pingCtx)
 			cancel()
 			if err != nil {
-				return true, err
+				return err
 			}
 		default:
-			return true, err
+			return err
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/lacop/lacop"
@@ -27,10 +26,9 @@ var _ lacop.Notifier = (*Notifier)(nil)
 // their session on their own.
 type Notifier struct {
 	*notify.Hub
+	*notify.Relay
 	c      *Client
 	logger *slog.Logger
-	ready  chan struct{}
-	once   sync.Once
 
 	// Now stamps events published without a time.
 	Now func() time.Time
@@ -42,13 +40,9 @@ type Notifier struct {
 
 // NewNotifier returns a Notifier on c.
 func NewNotifier(c *Client, logger *slog.Logger) *Notifier {
-	return &Notifier{Hub: notify.NewHub(), c: c, logger: logger, ready: make(chan struct{}),
+	return &Notifier{Hub: notify.NewHub(), Relay: notify.NewRelay("redis", logger), c: c, logger: logger,
 		Now: time.Now, Check: 5 * time.Second}
 }
-
-// Ready is closed once Run's subscription has first been confirmed by
-// Redis; events published earlier are not received.
-func (n *Notifier) Ready() <-chan struct{} { return n.ready }
 
 // Publish implements lacop.Notifier, in one pipeline however many events.
 func (n *Notifier) Publish(ctx context.Context, events ...lacop.SessionEnded) error {
@@ -74,35 +68,9 @@ func (n *Notifier) Publish(ctx context.Context, events ...lacop.SessionEnded) er
 }
 
 // Run delivers events from every process until ctx ends, and returns nil
-// then. When the subscription fails (Redis restarts, the network drops) it
-// subscribes again, backing off up to two seconds between tries, and logs
-// the loss and the recovery once each.
-func (n *Notifier) Run(ctx context.Context) error {
-	var wait time.Duration
-	lost := false
-	for {
-		err := n.subscribe(ctx, func() {
-			n.once.Do(func() { close(n.ready) })
-			if lost {
-				n.logger.Info("redis: session-ended subscription restored")
-				lost, wait = false, 0
-			}
-		})
-		if ctx.Err() != nil {
-			return nil
-		}
-		if !lost {
-			n.logger.Warn("redis: session-ended subscription lost; subscribing again", "err", err)
-			lost = true
-		}
-		wait = min(max(2*wait, 100*time.Millisecond), 2*time.Second)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-	}
-}
+// then; the Relay subscribes again whenever the subscription fails (Redis
+// restarts, the network drops).
+func (n *Notifier) Run(ctx context.Context) error { return n.Loop(ctx, n.subscribe) }
 
 // subscribe holds one subscription, calling confirmed when Redis confirms
 // it, until it fails or ctx ends.

@@ -24,43 +24,20 @@ var _ lacop.TokenStore = (*TokenStore)(nil)
 // written through to records, whose denylist thus stays complete should a
 // deployment go back to SQL alone.
 type TokenStore struct {
-	c       *Client
-	records lacop.TokenStore
+	// The SQL store serves refresh tokens as it is; the methods below
+	// add Redis to recording and denying access tokens.
+	lacop.TokenStore
+	c *Client
 }
 
 // NewTokenStore returns a TokenStore on c that keeps refresh tokens and
 // access-token records in records (a SQL TokenStore).
 func NewTokenStore(c *Client, records lacop.TokenStore) *TokenStore {
-	return &TokenStore{c: c, records: records}
+	return &TokenStore{TokenStore: records, c: c}
 }
 
 // sessionsPerScript bounds the sessions one denying script looks at.
 const sessionsPerScript = 200
-
-// CreateRefreshToken implements lacop.TokenStore.
-func (s *TokenStore) CreateRefreshToken(ctx context.Context, t *lacop.RefreshToken) error {
-	return s.records.CreateRefreshToken(ctx, t)
-}
-
-// RefreshTokenByHash implements lacop.TokenStore.
-func (s *TokenStore) RefreshTokenByHash(ctx context.Context, hash []byte) (*lacop.RefreshToken, error) {
-	return s.records.RefreshTokenByHash(ctx, hash)
-}
-
-// SpendRefreshToken implements lacop.TokenStore.
-func (s *TokenStore) SpendRefreshToken(ctx context.Context, hash []byte, at time.Time, successorJTI string, successorIssuedAt time.Time, next *lacop.RefreshToken) error {
-	return s.records.SpendRefreshToken(ctx, hash, at, successorJTI, successorIssuedAt, next)
-}
-
-// DeleteRefreshTokens implements lacop.TokenStore.
-func (s *TokenStore) DeleteRefreshTokens(ctx context.Context, sessionIDs ...string) error {
-	return s.records.DeleteRefreshTokens(ctx, sessionIDs...)
-}
-
-// DeleteUserRefreshTokens implements lacop.TokenStore.
-func (s *TokenStore) DeleteUserRefreshTokens(ctx context.Context, userID string) error {
-	return s.records.DeleteUserRefreshTokens(ctx, userID)
-}
 
 // RecordAccessToken implements lacop.TokenStore.
 func (s *TokenStore) RecordAccessToken(ctx context.Context, jti, sessionID, userID string, expiresAt time.Time) error {
@@ -70,7 +47,7 @@ func (s *TokenStore) RecordAccessToken(ctx context.Context, jti, sessionID, user
 	if err := recordScript.Run(ctx, s.c.rdb, keys, b, msArg(expiresAt), jti, owner).Err(); err != nil {
 		return fmt.Errorf("redis: record access token: %w", err)
 	}
-	return s.records.RecordAccessToken(ctx, jti, sessionID, userID, expiresAt)
+	return s.TokenStore.RecordAccessToken(ctx, jti, sessionID, userID, expiresAt)
 }
 
 // DenyAccessToken implements lacop.TokenStore.
@@ -79,7 +56,7 @@ func (s *TokenStore) DenyAccessToken(ctx context.Context, jti string, expiresAt 
 	if err := denyScript.Run(ctx, s.c.rdb, keys, s.c.base, msArg(expiresAt), jti).Err(); err != nil {
 		return fmt.Errorf("redis: deny access token: %w", err)
 	}
-	return s.records.DenyAccessToken(ctx, jti, expiresAt)
+	return s.TokenStore.DenyAccessToken(ctx, jti, expiresAt)
 }
 
 // DenySessionAccessTokens implements lacop.TokenStore.
@@ -97,7 +74,7 @@ func (s *TokenStore) DenySessionAccessTokens(ctx context.Context, now time.Time,
 	if len(sessionIDs) == 0 {
 		return nil
 	}
-	return s.records.DenySessionAccessTokens(ctx, now, sessionIDs...)
+	return s.TokenStore.DenySessionAccessTokens(ctx, now, sessionIDs...)
 }
 
 // DenyUserAccessTokens implements lacop.TokenStore.
@@ -112,7 +89,7 @@ func (s *TokenStore) DenyUserAccessTokens(ctx context.Context, userID string, no
 			break
 		}
 	}
-	return s.records.DenyUserAccessTokens(ctx, userID, now)
+	return s.TokenStore.DenyUserAccessTokens(ctx, userID, now)
 }
 
 // AccessTokenDenied implements lacop.TokenStore: one GET, and a token whose
@@ -147,5 +124,5 @@ func (s *TokenStore) PruneTokens(ctx context.Context, now time.Time) error {
 			break
 		}
 	}
-	return s.records.PruneTokens(ctx, now)
+	return s.TokenStore.PruneTokens(ctx, now)
 }

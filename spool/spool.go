@@ -88,12 +88,9 @@ func (s *AuditStore) Events(ctx context.Context, f lacop.AuditFilter) ([]*lacop.
 }
 
 func (s *AuditStore) append(events []*lacop.AuditEvent) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	for _, e := range events {
-		if err := enc.Encode(e); err != nil {
-			return fmt.Errorf("spool: encode: %w", err)
-		}
+	data, err := encode(events)
+	if err != nil {
+		return err
 	}
 	f, unlock, err := s.openLocked()
 	if err != nil {
@@ -104,7 +101,7 @@ func (s *AuditStore) append(events []*lacop.AuditEvent) error {
 	fi, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
-	} else if fi.Size()+int64(buf.Len()) > MaxSize {
+	} else if fi.Size()+int64(len(data)) > MaxSize {
 		return fmt.Errorf("spool: %s is full (%d bytes)", s.path, fi.Size())
 	}
 	// A write cut short earlier (a crash, a full disk) left a line without
@@ -113,10 +110,10 @@ func (s *AuditStore) append(events []*lacop.AuditEvent) error {
 	if fi.Size() > 0 {
 		last := make([]byte, 1)
 		if _, err := f.ReadAt(last, fi.Size()-1); err == nil && last[0] != '\n' {
-			buf = *bytes.NewBuffer(append([]byte{'\n'}, buf.Bytes()...))
+			data = append([]byte{'\n'}, data...)
 		}
 	}
-	if _, err := f.Write(buf.Bytes()); err != nil {
+	if _, err := f.Write(data); err != nil {
 		_ = f.Truncate(fi.Size()) // no half event left behind
 		return fmt.Errorf("spool: write: %w", err)
 	}
@@ -278,19 +275,16 @@ func (s *AuditStore) decode(data []byte) []*lacop.AuditEvent {
 // replace writes events to path through a synced temporary file and a
 // rename, so a crash leaves either the old content or the new.
 func replace(path string, events []*lacop.AuditEvent) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	for _, e := range events {
-		if err := enc.Encode(e); err != nil {
-			return fmt.Errorf("spool: encode: %w", err)
-		}
+	data, err := encode(events)
+	if err != nil {
+		return err
 	}
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	_, werr := f.Write(buf.Bytes())
+	_, werr := f.Write(data)
 	serr := f.Sync()
 	if err := errors.Join(werr, serr, f.Close()); err != nil {
 		return fmt.Errorf("spool: write: %w", err)
@@ -299,4 +293,16 @@ func replace(path string, events []*lacop.AuditEvent) error {
 		return fmt.Errorf("spool: %w", err)
 	}
 	return nil
+}
+
+// encode is events as the spool keeps them: one JSON object per line.
+func encode(events []*lacop.AuditEvent) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, e := range events {
+		if err := enc.Encode(e); err != nil {
+			return nil, fmt.Errorf("spool: encode: %w", err)
+		}
+	}
+	return buf.Bytes(), nil
 }
