@@ -44,6 +44,16 @@ const refreshLen = 32
 var (
 	errInvalidGrant = &lacop.Error{Code: lacop.EINVALIDGRANT, Message: "The refresh token is invalid, expired or revoked."}
 	errBadToken     = &lacop.Error{Code: lacop.EUNAUTHENTICATED, Message: "The access token is invalid or expired."}
+
+	errTokenSessionExpired = &lacop.Error{Code: lacop.EUNAUTHENTICATED, Message: "The session of the access token has expired."}
+
+	// A session that owes a step keeps its tokens, which work again once
+	// the step is done; until then they are refused with a reason, since
+	// only the person, in the browser, can do it.
+	errTokenOwesSecondFactor = &lacop.Error{Code: lacop.EUNAUTHENTICATED, Message: "The session of the access token owes the second factor: enter the code in the browser first."}
+	errTokenOwesEnrolment    = &lacop.Error{Code: lacop.EUNAUTHENTICATED, Message: "The session of the access token must set up a second factor in the browser first."}
+	errGrantOwesSecondFactor = &lacop.Error{Code: lacop.EINVALIDGRANT, Message: "The session of the refresh token owes the second factor: enter the code in the browser first."}
+	errGrantOwesEnrolment    = &lacop.Error{Code: lacop.EINVALIDGRANT, Message: "The session of the refresh token must set up a second factor in the browser first."}
 )
 
 // keyReload spaces reloads of the signing keys prompted by an unknown kid,
@@ -200,7 +210,9 @@ func (s *Service) Refresh(ctx context.Context, secret string, c Client) (*TokenP
 }
 
 // tokenOwner returns the live session and user a refresh token belongs to.
-// A family whose session is gone or expired is ended on the way.
+// A family whose session is gone or expired is ended on the way. A session
+// that owes a step gets nothing, but keeps its family: it has not ended,
+// and its tokens work again once the step is done.
 func (s *Service) tokenOwner(ctx context.Context, rt *lacop.RefreshToken, now time.Time, c Client) (*lacop.User, *lacop.Session, error) {
 	sess, err := s.Sessions.SessionByID(ctx, rt.SessionID)
 	if lacop.ErrorCode(err) == lacop.ENOTFOUND {
@@ -224,6 +236,12 @@ func (s *Service) tokenOwner(ctx context.Context, rt *lacop.RefreshToken, now ti
 		return nil, nil, unavailable("look up user", err)
 	} else if u.Disabled {
 		return nil, nil, errInvalidGrant
+	}
+	switch s.Pending(&Identity{User: u, Session: sess}) {
+	case StepSecondFactor:
+		return nil, nil, errGrantOwesSecondFactor
+	case StepEnrol:
+		return nil, nil, errGrantOwesEnrolment
 	}
 	return u, sess, nil
 }
@@ -327,11 +345,18 @@ func (s *Service) RevokeToken(ctx context.Context, token string, c Client) error
 }
 
 // AuthenticateBearer returns the identity behind an access token. The
-// signature is checked once and cached; the denylist and the user's token
-// version are checked on every call, so an ended session's tokens stop at
-// once. The session is not read: Identity.Session holds what the token
+// signature is checked once and cached; the denylist, the user's token
+// version and the session are checked on every call, so an ended session's
+// tokens stop at once. The token is refused, as the session's cookie is,
+// from the instant the session passes its inactivity or absolute deadline
+// (the session is then ended as Authenticate ends it, for c) and while the
+// session owes a step (the second factor, or an enrolment the policy
+// requires); the latter leaves the session and its tokens in place, to
+// work again once the person has done the step in the browser. Using a
+// token is not activity: it never moves the inactivity deadline (an app
+// that refreshes its tokens does). Identity.Session holds what the token
 // says (ID, user, level, expiry).
-func (s *Service) AuthenticateBearer(ctx context.Context, token string) (*Identity, error) {
+func (s *Service) AuthenticateBearer(ctx context.Context, token string, c Client) (*Identity, error) {
 	claims, err := s.verifyAccess(ctx, token)
 	if err != nil {
 		return nil, errBadToken
@@ -352,7 +377,8 @@ func (s *Service) AuthenticateBearer(ctx context.Context, token string) (*Identi
 	}
 	// A token lives only while its session does. Ending a session denies
 	// its tokens, but this holds even where a denylist entry was lost (a
-	// Redis restarted without persistence loses its sessions too).
+	// Redis restarted without persistence loses its sessions too), and
+	// for an end nobody has acted on yet: an expiry.
 	sess, err := s.Sessions.SessionByID(ctx, claims.SessionID)
 	if lacop.ErrorCode(err) == lacop.ENOTFOUND {
 		return nil, errBadToken
@@ -360,6 +386,20 @@ func (s *Service) AuthenticateBearer(ctx context.Context, token string) (*Identi
 		return nil, unavailable("look up session", err)
 	} else if sess.UserID != u.ID {
 		return nil, errBadToken
+	}
+	if !s.Now().Before(s.SessionExpiry(sess)) {
+		if _, err := s.end(ctx, ReasonExpired, sess.UserID, sess, "", c); err != nil {
+			return nil, err
+		}
+		return nil, errTokenSessionExpired
+	}
+	// The session's level, not the token's: the step may have been done
+	// since the token was issued.
+	switch s.Pending(&Identity{User: u, Session: sess}) {
+	case StepSecondFactor:
+		return nil, errTokenOwesSecondFactor
+	case StepEnrol:
+		return nil, errTokenOwesEnrolment
 	}
 	return &Identity{User: u, Bearer: true, stored: sess, Session: &lacop.Session{
 		ID: claims.SessionID, UserID: u.ID, AuthLevel: claims.AuthLevel, ExpiresAt: claims.ExpiresAt,

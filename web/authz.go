@@ -229,7 +229,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, 
 // enrolment the policy requires) is not signed in here.
 func (s *Server) forwardIdentity(r *http.Request) (*auth.Identity, error) {
 	if token, present := bearerToken(r); present {
-		return s.auth.AuthenticateBearer(r.Context(), token)
+		return s.auth.AuthenticateBearer(r.Context(), token, s.client(r))
 	}
 	id, err := s.authenticate(r)
 	if err != nil {

@@ -143,7 +143,7 @@ func (s *Server) apiSessionOrBearer(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		noStore(w)
-		id, err := s.auth.AuthenticateBearer(r.Context(), token)
+		id, err := s.auth.AuthenticateBearer(r.Context(), token, s.client(r))
 		if err != nil {
 			if lacop.ErrorCode(err) == lacop.EUNAUTHENTICATED {
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
