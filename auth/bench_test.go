@@ -126,7 +126,7 @@ func BenchmarkAuthenticateBearer(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				if _, err := svc.AuthenticateBearer(ctx, pair.Access); err != nil {
+				if _, err := svc.AuthenticateBearer(ctx, pair.Access, auth.Client{}); err != nil {
 					b.Fatal(err)
 				}
 			}

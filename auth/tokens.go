@@ -2,12 +2,9 @@ package auth
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/lacop/lacop"
@@ -44,18 +41,17 @@ const refreshLen = 32
 var (
 	errInvalidGrant = &lacop.Error{Code: lacop.EINVALIDGRANT, Message: "The refresh token is invalid, expired or revoked."}
 	errBadToken     = &lacop.Error{Code: lacop.EUNAUTHENTICATED, Message: "The access token is invalid or expired."}
+
+	errTokenSessionExpired = &lacop.Error{Code: lacop.EUNAUTHENTICATED, Message: "The session of the access token has expired."}
+
+	// A session that owes a step keeps its tokens, which work again once
+	// the step is done; until then they are refused with a reason, since
+	// only the person, in the browser, can do it.
+	errTokenOwesSecondFactor = &lacop.Error{Code: lacop.EUNAUTHENTICATED, Message: "The session of the access token owes the second factor: enter the code in the browser first."}
+	errTokenOwesEnrolment    = &lacop.Error{Code: lacop.EUNAUTHENTICATED, Message: "The session of the access token must set up a second factor in the browser first."}
+	errGrantOwesSecondFactor = &lacop.Error{Code: lacop.EINVALIDGRANT, Message: "The session of the refresh token owes the second factor: enter the code in the browser first."}
+	errGrantOwesEnrolment    = &lacop.Error{Code: lacop.EINVALIDGRANT, Message: "The session of the refresh token must set up a second factor in the browser first."}
 )
-
-// keyReload spaces reloads of the signing keys prompted by an unknown kid,
-// so a flood of forged tokens cannot turn into a flood of store reads.
-const keyReload = time.Second
-
-// keyState remembers when the keys were last loaded.
-type keyState struct {
-	mu     sync.Mutex
-	loaded time.Time
-	ids    string // the ids of the keys in use, to skip reloads that change nothing
-}
 
 // IssueTokens gives the caller's session an access token and the first
 // refresh token of a new family. The tokens die with the session.
@@ -200,7 +196,9 @@ func (s *Service) Refresh(ctx context.Context, secret string, c Client) (*TokenP
 }
 
 // tokenOwner returns the live session and user a refresh token belongs to.
-// A family whose session is gone or expired is ended on the way.
+// A family whose session is gone or expired is ended on the way. A session
+// that owes a step gets nothing, but keeps its family: it has not ended,
+// and its tokens work again once the step is done.
 func (s *Service) tokenOwner(ctx context.Context, rt *lacop.RefreshToken, now time.Time, c Client) (*lacop.User, *lacop.Session, error) {
 	sess, err := s.Sessions.SessionByID(ctx, rt.SessionID)
 	if lacop.ErrorCode(err) == lacop.ENOTFOUND {
@@ -224,6 +222,12 @@ func (s *Service) tokenOwner(ctx context.Context, rt *lacop.RefreshToken, now ti
 		return nil, nil, unavailable("look up user", err)
 	} else if u.Disabled {
 		return nil, nil, errInvalidGrant
+	}
+	switch s.Pending(&Identity{User: u, Session: sess}) {
+	case StepSecondFactor:
+		return nil, nil, errGrantOwesSecondFactor
+	case StepEnrol:
+		return nil, nil, errGrantOwesEnrolment
 	}
 	return u, sess, nil
 }
@@ -327,11 +331,18 @@ func (s *Service) RevokeToken(ctx context.Context, token string, c Client) error
 }
 
 // AuthenticateBearer returns the identity behind an access token. The
-// signature is checked once and cached; the denylist and the user's token
-// version are checked on every call, so an ended session's tokens stop at
-// once. The session is not read: Identity.Session holds what the token
+// signature is checked once and cached; the denylist, the user's token
+// version and the session are checked on every call, so an ended session's
+// tokens stop at once. The token is refused, as the session's cookie is,
+// from the instant the session passes its inactivity or absolute deadline
+// (the session is then ended as Authenticate ends it, for c) and while the
+// session owes a step (the second factor, or an enrolment the policy
+// requires); the latter leaves the session and its tokens in place, to
+// work again once the person has done the step in the browser. Using a
+// token is not activity: it never moves the inactivity deadline (an app
+// that refreshes its tokens does). Identity.Session holds what the token
 // says (ID, user, level, expiry).
-func (s *Service) AuthenticateBearer(ctx context.Context, token string) (*Identity, error) {
+func (s *Service) AuthenticateBearer(ctx context.Context, token string, c Client) (*Identity, error) {
 	claims, err := s.verifyAccess(ctx, token)
 	if err != nil {
 		return nil, errBadToken
@@ -352,7 +363,8 @@ func (s *Service) AuthenticateBearer(ctx context.Context, token string) (*Identi
 	}
 	// A token lives only while its session does. Ending a session denies
 	// its tokens, but this holds even where a denylist entry was lost (a
-	// Redis restarted without persistence loses its sessions too).
+	// Redis restarted without persistence loses its sessions too), and
+	// for an end nobody has acted on yet: an expiry.
 	sess, err := s.Sessions.SessionByID(ctx, claims.SessionID)
 	if lacop.ErrorCode(err) == lacop.ENOTFOUND {
 		return nil, errBadToken
@@ -360,6 +372,20 @@ func (s *Service) AuthenticateBearer(ctx context.Context, token string) (*Identi
 		return nil, unavailable("look up session", err)
 	} else if sess.UserID != u.ID {
 		return nil, errBadToken
+	}
+	if !s.Now().Before(s.SessionExpiry(sess)) {
+		if _, err := s.end(ctx, ReasonExpired, sess.UserID, sess, "", c); err != nil {
+			return nil, err
+		}
+		return nil, errTokenSessionExpired
+	}
+	// The session's level, not the token's: the step may have been done
+	// since the token was issued.
+	switch s.Pending(&Identity{User: u, Session: sess}) {
+	case StepSecondFactor:
+		return nil, errTokenOwesSecondFactor
+	case StepEnrol:
+		return nil, errTokenOwesEnrolment
 	}
 	return &Identity{User: u, Bearer: true, stored: sess, Session: &lacop.Session{
 		ID: claims.SessionID, UserID: u.ID, AuthLevel: claims.AuthLevel, ExpiresAt: claims.ExpiresAt,
@@ -384,115 +410,6 @@ func (s *Service) SessionOf(ctx context.Context, id *Identity) (*lacop.Session, 
 	}
 	return sess, nil
 }
-
-// verifyAccess checks an access token's signature and claims. An unknown
-// signing key may be one another instance (or lacop keys rotate) just
-// added: the keys are reloaded, at most once per keyReload, and the token
-// checked again.
-func (s *Service) verifyAccess(ctx context.Context, token string) (*accesstoken.Claims, error) {
-	claims, err := s.Access.Verify(token)
-	if errors.Is(err, accesstoken.ErrUnknownKey) && s.reloadDue() {
-		if lerr := s.LoadKeys(ctx); lerr != nil {
-			s.Logger.Warn("reload signing keys", "err", lerr)
-			return nil, err
-		}
-		claims, err = s.Access.Verify(token)
-	}
-	return claims, err
-}
-
-// reloadDue reports whether an unknown kid may prompt a reload now.
-func (s *Service) reloadDue() bool {
-	s.keys.mu.Lock()
-	defer s.keys.mu.Unlock()
-	return s.Now().Sub(s.keys.loaded) >= keyReload
-}
-
-// LoadKeys reads the signing keys from the store into the signer, creating
-// the first key on a new store. A key stops verifying once the key after
-// it has signed for longer than an access token lives; such keys are
-// deleted.
-func (s *Service) LoadKeys(ctx context.Context) error {
-	s.keys.mu.Lock()
-	defer s.keys.mu.Unlock()
-	now := s.Now()
-	s.keys.loaded = now
-	stored, err := s.Keys.SigningKeys(ctx)
-	if err != nil {
-		return unavailable("load signing keys", err)
-	}
-	if len(stored) == 0 {
-		k, err := s.newSigningKey(ctx, now)
-		if err != nil {
-			return err
-		}
-		stored = []*lacop.SigningKey{k}
-	}
-	var ids strings.Builder
-	keys := make([]accesstoken.Key, 0, len(stored))
-	for i, sk := range stored { // newest first
-		if i > 0 && now.Sub(stored[i-1].CreatedAt) > s.Config.Tokens.AccessTTL+time.Minute {
-			if err := s.Keys.DeleteSigningKey(ctx, sk.ID); err != nil {
-				s.Logger.Warn("delete retired signing key", "kid", sk.ID, "err", err)
-			}
-			continue
-		}
-		seed, err := s.Sealer.Open(sk.Sealed, []byte("signing key "+sk.ID))
-		if err != nil || len(seed) != ed25519.SeedSize {
-			return fmt.Errorf("auth: signing key %s cannot be opened with this data directory's secret.key: %w", sk.ID, err)
-		}
-		keys = append(keys, accesstoken.Key{ID: sk.ID, Private: ed25519.NewKeyFromSeed(seed), CreatedAt: sk.CreatedAt})
-		ids.WriteString(sk.ID + " ")
-	}
-	if ids.String() == s.keys.ids {
-		return nil // unchanged: keep the verified-token cache warm
-	}
-	if err := s.Access.SetKeys(keys); err != nil {
-		return fmt.Errorf("auth: signing keys: %w", err)
-	}
-	s.keys.ids = ids.String()
-	return nil
-}
-
-// RotateKey adds a new signing key, which signs from now on; older keys
-// keep verifying until the tokens they signed have expired. Other
-// instances pick it up on their next reload.
-func (s *Service) RotateKey(ctx context.Context) (string, error) {
-	at := s.Now()
-	stored, err := s.Keys.SigningKeys(ctx)
-	if err != nil {
-		return "", unavailable("load signing keys", err)
-	}
-	if len(stored) > 0 && !at.After(stored[0].CreatedAt) {
-		// The newest key signs: a rotation must come strictly after it,
-		// even on a coarse or stepped clock.
-		at = stored[0].CreatedAt.Add(time.Millisecond)
-	}
-	k, err := s.newSigningKey(ctx, at)
-	if err != nil {
-		return "", err
-	}
-	if err := s.LoadKeys(ctx); err != nil {
-		return "", err
-	}
-	return k.ID, nil
-}
-
-// newSigningKey generates and stores a key, its private part sealed.
-func (s *Service) newSigningKey(ctx context.Context, now time.Time) (*lacop.SigningKey, error) {
-	k, err := accesstoken.GenerateKey(s.Rand, now.UTC().Truncate(time.Millisecond))
-	if err != nil {
-		return nil, fmt.Errorf("auth: generate signing key: %w", err)
-	}
-	sk := &lacop.SigningKey{ID: k.ID, CreatedAt: k.CreatedAt, Sealed: s.Sealer.Seal(k.Private.Seed(), []byte("signing key "+k.ID))}
-	if err := s.Keys.AddSigningKey(ctx, sk); err != nil {
-		return nil, unavailable("store signing key", err)
-	}
-	return sk, nil
-}
-
-// JWKS is the public key set, for /.well-known/jwks.json.
-func (s *Service) JWKS() []byte { return s.Access.JWKS() }
 
 // PruneTokens drops expired refresh tokens, access-token records and
 // denylist entries, so the store stays bounded.

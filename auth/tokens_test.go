@@ -24,7 +24,7 @@ func (e *env) issue(t testing.TB, in *auth.SignIn) *auth.TokenPair {
 // bearerOK reports whether an access token is accepted now.
 func (e *env) bearerOK(t testing.TB, token string) bool {
 	t.Helper()
-	_, err := e.svc.AuthenticateBearer(e.ctx, token)
+	_, err := e.svc.AuthenticateBearer(e.ctx, token, client)
 	if err != nil && lacop.ErrorCode(err) != lacop.EUNAUTHENTICATED {
 		t.Fatalf("AuthenticateBearer: %v; want success or EUNAUTHENTICATED", err)
 	}

@@ -796,12 +796,13 @@ func TestBearerRejected(t *testing.T) {
 	}
 	basic := base64.StdEncoding.EncodeToString([]byte(email + ":" + testPassword))
 	for name, authorization := range map[string]string{
-		"Bearer with no token":          "Bearer",
 		"Basic with the right password": "Basic " + basic,
 		"the token with no scheme":      valid,
 	} {
 		wantBearerRefused(t, name, p.bearerMe(authorization), false)
 	}
+	// A Bearer header with no token is a malformed request (RFC 6750 3.1).
+	wantError(t, "Bearer with no token", p.bearerMe("Bearer"), http.StatusBadRequest, "invalid_request")
 	// RFC 6750 2.3 query tokens are not accepted: they leak into logs and
 	// Referer headers.
 	wantBearerRefused(t, "access_token in the query",

@@ -190,8 +190,23 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, 
 	}
 
 	id, err := s.forwardIdentity(r)
+	// A type assertion, not errors.As, which would cost the anonymous
+	// answer an allocation.
+	refused, isBearer := err.(*bearerError)
 	switch {
 	case err == nil:
+	case isBearer:
+		// A client that sent a bearer token is not a browser to be sent to
+		// the login page: it gets the challenge, which Traefik and Caddy
+		// pass on to it. nginx takes only 200, 401 and 403.
+		if !redirect && refused.code == bearerInvalidRequest {
+			err = errBearerMalformedNginx
+		}
+		if !redirect {
+			h.Set("Login-URL", s.loginURL+url.QueryEscape(o.url()))
+		}
+		s.error(w, r, err)
+		return
 	case lacop.ErrorCode(err) == lacop.EUNAUTHENTICATED:
 		login := s.loginURL + url.QueryEscape(o.url())
 		if redirect && (o.method == http.MethodGet || o.method == http.MethodHead) &&
@@ -205,6 +220,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, 
 			// with auth_request_set and redirects to it on 401.
 			h.Set("Login-URL", login)
 		}
+		h["Www-Authenticate"] = challengeValue
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	default:
@@ -226,10 +242,20 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, 
 
 // forwardIdentity checks the forwarded request's bearer token or session
 // cookie. A session that still owes a step (the second factor, or an
-// enrolment the policy requires) is not signed in here.
+// enrolment the policy requires) is not signed in here. An Authorization
+// header that is not Bearer belongs to the app behind the proxy (its own
+// Basic auth, say): the cookie decides. A refused bearer credential is a
+// *bearerError, unwrapped.
 func (s *Server) forwardIdentity(r *http.Request) (*auth.Identity, error) {
-	if token, present := bearerToken(r); present {
-		return s.auth.AuthenticateBearer(r.Context(), token)
+	switch token, cred := bearerToken(r); cred {
+	case badBearer:
+		return nil, errBearerMalformed
+	case bearer:
+		id, err := s.auth.AuthenticateBearer(r.Context(), token, s.client(r))
+		if err != nil {
+			return nil, refusedToken(err)
+		}
+		return id, nil
 	}
 	id, err := s.authenticate(r)
 	if err != nil {

@@ -61,33 +61,100 @@ func errorStatus(err error) int {
 	return http.StatusInternalServerError
 }
 
-// error answers with err: JSON {"error","message"} for API paths, an error
-// page elsewhere. Internal details are logged, never sent.
+// error answers with err: RFC 6749's {"error","error_description"} at the
+// OAuth endpoints, lacop's JSON {"error","message"} at other API paths, an
+// error page elsewhere. Internal details are logged, never sent.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	code, status := s.errorHead(w, r, err)
-	if isAPI(r) || strings.Contains(r.Header.Get("Accept"), "application/json") {
+	switch {
+	case oauthEndpoint(r):
+		s.json(w, status, map[string]string{"error": oauthCode(code), "error_description": lacop.ErrorMessage(err)})
+	case isAPI(r) || strings.Contains(r.Header.Get("Accept"), "application/json"):
 		s.json(w, status, map[string]string{"error": code, "message": lacop.ErrorMessage(err)})
-		return
+	default:
+		s.render(w, r, status, "error.html", pageData{Title: http.StatusText(status), Error: lacop.ErrorMessage(err)})
 	}
-	s.render(w, r, status, "error.html", pageData{Title: http.StatusText(status), Error: lacop.ErrorMessage(err)})
 }
 
 // errorHead does what every error answer shares, whatever its body: the
-// status from the one table, the log line for a failure of ours, and
-// Retry-After for a throttled or unavailable answer.
+// status from the one table, the log line for a failure of ours,
+// Retry-After for a throttled or unavailable answer, the challenge every
+// 401 must carry (RFC 9110 15.5.2) and the one a refused bearer credential
+// gets whatever its status (RFC 6750 3), and no caching of an OAuth
+// endpoint's refusal (RFC 6749 5.2).
 func (s *Server) errorHead(w http.ResponseWriter, r *http.Request, err error) (code string, status int) {
 	code, status = lacop.ErrorCode(err), errorStatus(err)
 	if status >= 500 {
 		s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
 	}
+	h := w.Header()
 	var throttled *auth.Throttled
 	switch {
 	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", retryAfter(throttled))
+		h.Set("Retry-After", retryAfter(throttled))
 	case code == lacop.EUNAVAILABLE:
-		w.Header().Set("Retry-After", "5")
+		h.Set("Retry-After", "5")
+	}
+	var refused *bearerError
+	switch {
+	case errors.As(err, &refused):
+		h.Set("WWW-Authenticate", bearerChallenge(refused.code, lacop.ErrorMessage(err)))
+	case status == http.StatusUnauthorized:
+		h["Www-Authenticate"] = challengeValue
+	}
+	if oauthEndpoint(r) {
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
 	}
 	return code, status
+}
+
+// challengeValue is the challenge of a 401 to a request that brought no
+// credential lacop takes: no error code (RFC 6750 3.1). Shared, never
+// modified, so the anonymous forward-auth answer allocates nothing for it.
+var challengeValue = []string{`Bearer realm="lacop"`}
+
+// bearerChallenge is the challenge for a refused bearer credential: its
+// RFC 6750 error code and, as error_description, the message, kept to the
+// characters that attribute allows (%x20-21 / %x23-5B / %x5D-7E).
+func bearerChallenge(code, description string) string {
+	clean := strings.Map(func(c rune) rune {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return -1
+		}
+		return c
+	}, description)
+	return `Bearer realm="lacop", error="` + code + `", error_description="` + clean + `"`
+}
+
+// oauthEndpoint reports whether r is for an endpoint that answers in RFC
+// 6749's error format: the token and revocation endpoints (RFC 7009 2.2.1
+// uses the same format).
+func oauthEndpoint(r *http.Request) bool {
+	return r.URL.Path == "/oauth/token" || r.URL.Path == "/oauth/revoke"
+}
+
+// oauthCodes are the codes an OAuth client knows (RFC 6749 5.2, RFC 7009
+// 2.2.1); they go out as they are.
+var oauthCodes = map[string]bool{
+	lacop.EINVALID: true, lacop.EINVALIDGRANT: true, lacop.EUNSUPPORTEDGRANT: true,
+	"invalid_client": true, "unauthorized_client": true, "invalid_scope": true, "unsupported_token_type": true,
+}
+
+// oauthCode turns lacop's code into one an OAuth client knows: a refusal
+// before the endpoint's own checks (cross-origin, wrong method, a body too
+// large) is a malformed request; a failure of ours is server_error or
+// temporarily_unavailable, as RFC 6749 4.1.2.1 names them.
+func oauthCode(code string) string {
+	switch {
+	case oauthCodes[code]:
+		return code
+	case code == lacop.EUNAVAILABLE:
+		return "temporarily_unavailable"
+	case code == lacop.EINTERNAL:
+		return "server_error"
+	}
+	return lacop.EINVALID
 }
 
 // notFound answers every request no route matched: 405 with Allow when the

@@ -79,6 +79,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	}
 	noStore(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if status == http.StatusUnauthorized && w.Header()["Www-Authenticate"] == nil {
+		w.Header()["Www-Authenticate"] = challengeValue // RFC 9110 15.5.2: every 401
+	}
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
