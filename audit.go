@@ -19,6 +19,11 @@ const (
 	AuditSessionRevokedAll     = "session.revoked_all"
 	AuditSessionExpired        = "session.expired"
 	AuditPasswordChanged       = "password.changed"
+	// AuditPasswordConfirmFailed is a wrong password given by a signed-in
+	// session to confirm a change (password, email, second factor). It is
+	// not a sign-in: the session is live, and a holder of it who does not
+	// know the password may have stolen the cookie.
+	AuditPasswordConfirmFailed = "password.confirm_failed"
 	AuditEmailChanged          = "email.changed"
 	AuditConcernReported       = "security.concern_reported"
 	AuditTokenIssued           = "token.issued"
@@ -28,6 +33,19 @@ const (
 	AuditUserCreated           = "user.created"
 	AuditUserDisabled          = "user.disabled"
 )
+
+// AuditTypes lists every audit event type, for filters that offer them
+// and commands that check them.
+func AuditTypes() []string {
+	return []string{
+		AuditLoginSucceeded, AuditLoginFailed, AuditLoginThrottled,
+		AuditSecondFactorSucceeded, AuditSecondFactorFailed, AuditSecondFactorEnabled, AuditSecondFactorDisabled,
+		AuditLogout, AuditSessionRevoked, AuditSessionRevokedAll, AuditSessionExpired,
+		AuditPasswordChanged, AuditPasswordConfirmFailed, AuditEmailChanged, AuditConcernReported,
+		AuditTokenIssued, AuditTokenRefreshed, AuditTokenReuseDetected, AuditTokenRevoked,
+		AuditUserCreated, AuditUserDisabled,
+	}
+}
 
 // AuditEvent records who did what to which session, and from where. It
 // never holds a secret, token or password.

@@ -39,9 +39,9 @@ type SecondFactorStore interface {
 	RecoveryCodesLeft(ctx context.Context, userID string) (int, error)
 }
 
-// RegulationStore counts failed attempts per key ("account:…", "ip:…") in
-// a sliding window and keeps bans. It lives in the store so that counts
-// survive a restart and are shared by every instance.
+// RegulationStore counts failed attempts per key ("account:…", "factor:…",
+// "ip:…") in a sliding window and keeps bans. It lives in the store so that
+// counts survive a restart and are shared by every instance.
 type RegulationStore interface {
 	// RecordFailure notes one failed attempt at at for each key.
 	RecordFailure(ctx context.Context, at time.Time, keys ...string) error

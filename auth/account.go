@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/lacop/lacop"
@@ -15,18 +16,36 @@ var ErrWrongPassword = &lacop.Error{Code: lacop.EINVALIDCREDENTIALS, Message: "T
 // maxConcernNote bounds the note a person may attach to a security concern.
 const maxConcernNote = 2000
 
-// confirmPassword checks the signed-in user's own password before a change.
-func (s *Service) confirmPassword(ctx context.Context, id *Identity, pw string) error {
+// confirmPassword checks the signed-in user's own password before a change
+// (action names it for the audit log). Whoever holds a stolen cookie must
+// not be able to test passwords with it, so each try counts with the
+// account's sign-in failures and its client address's: past the limit it
+// is refused, right or wrong, like a sign-in, and each wrong one is
+// recorded against the session that sent it.
+func (s *Service) confirmPassword(ctx context.Context, id *Identity, pw, action string, c Client) error {
+	att, err := s.beginAttempt(ctx, passwordKeys(id.User.Email, c.IP))
+	if err != nil {
+		var t *Throttled
+		if errors.As(err, &t) {
+			s.recordThrottled(ctx, refusal{userID: id.User.ID, sessionID: id.Session.ID, email: id.User.Email, step: "password_confirm"}, t, c)
+		}
+		return err
+	}
+	ok := false
 	if pw == "" || len(pw) > maxPasswordLen {
 		s.Passwords.VerifyDummy(ctx, pw[:min(len(pw), maxPasswordLen)])
-		return ErrWrongPassword
-	}
-	ok, err := s.Passwords.Verify(ctx, pw, id.User.PasswordHash)
-	if err != nil {
+	} else if ok, err = s.Passwords.Verify(ctx, pw, id.User.PasswordHash); err != nil {
 		return unavailable("verify password", err)
-	} else if !ok {
+	}
+	if !ok {
+		s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditPasswordConfirmFailed, UserID: id.User.ID, SessionID: id.Session.ID,
+			ActorID: id.User.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"action": action}})
+		if err := att.failed(ctx); err != nil {
+			return err
+		}
 		return ErrWrongPassword
 	}
+	att.succeeded(ctx)
 	return nil
 }
 
@@ -34,7 +53,7 @@ func (s *Service) confirmPassword(ctx context.Context, id *Identity, pw string) 
 // every other session and token, and gives this session a fresh secret.
 // A wrong current password or a weak new one ends nothing.
 func (s *Service) ChangePassword(ctx context.Context, id *Identity, current, next string, c Client) (*Outcome, error) {
-	if err := s.confirmPassword(ctx, id, current); err != nil {
+	if err := s.confirmPassword(ctx, id, current, "password_change", c); err != nil {
 		return nil, err
 	}
 	hash, err := s.hashNewPassword(ctx, next, id.User.Email)
@@ -52,7 +71,7 @@ func (s *Service) ChangePassword(ctx context.Context, id *Identity, current, nex
 // ChangeEmail moves the account to a new address after checking the
 // password, with the same revocation as a password change.
 func (s *Service) ChangeEmail(ctx context.Context, id *Identity, pw, newEmail string, c Client) (*Outcome, error) {
-	if err := s.confirmPassword(ctx, id, pw); err != nil {
+	if err := s.confirmPassword(ctx, id, pw, "email_change", c); err != nil {
 		return nil, err
 	}
 	email := lacop.NormalizeEmail(newEmail)

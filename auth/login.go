@@ -42,14 +42,13 @@ type SignIn struct {
 // argon2id verification and give the same error.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (*SignIn, error) {
 	email := lacop.NormalizeEmail(req.Email)
-	keys := regulationKeys(email, req.Client.IP)
 	// A banned account or address is refused before any password is
 	// checked, right or wrong.
-	att, err := s.beginAttempt(ctx, keys)
+	att, err := s.beginAttempt(ctx, passwordKeys(email, req.Client.IP))
 	if err != nil {
 		var t *Throttled
 		if errors.As(err, &t) {
-			s.recordThrottled(ctx, "", email, "password", t.Until, req.Client)
+			s.recordThrottled(ctx, refusal{userID: s.accountID(ctx, email), email: email, step: "password"}, t, req.Client)
 		}
 		return nil, err
 	}
@@ -78,7 +77,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*SignIn, error) 
 	}
 	if reason != "" {
 		e := &lacop.AuditEvent{Type: lacop.AuditLoginFailed, IP: req.Client.IP, UserAgent: req.Client.UserAgent,
-			Detail: map[string]string{"reason": reason, "email": truncate(email, 254)}}
+			Detail: identifierDetail(map[string]string{"reason": reason}, email)}
 		if user != nil {
 			e.UserID = user.ID
 		}
@@ -89,6 +88,18 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*SignIn, error) 
 		return nil, errBadCredentials
 	}
 	att.succeeded(ctx)
+	if user.HasTOTP() {
+		// The password was right, but the session would owe a second
+		// factor that is banned: refuse now, for any address. Only someone
+		// with the password gets here, so the ban tells nobody else a thing.
+		if err := s.bannedFactor(ctx, user.ID); err != nil {
+			var t *Throttled
+			if errors.As(err, &t) {
+				s.recordThrottled(ctx, refusal{userID: user.ID, email: email, step: "password"}, t, req.Client)
+			}
+			return nil, err
+		}
+	}
 
 	in, err := s.startSession(ctx, user, lacop.AuthLevelOneFactor, req.RememberMe, req.Client)
 	if err == nil {
@@ -105,6 +116,19 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*SignIn, error) 
 		ActorID: user.ID, IP: req.Client.IP, UserAgent: req.Client.UserAgent,
 		Detail: map[string]string{"rememberMe": fmt.Sprint(req.RememberMe)}})
 	return in, nil
+}
+
+// accountID is the id of the account with email, "" when there is none or
+// it cannot be read now: it only names the account in an audit event.
+func (s *Service) accountID(ctx context.Context, email string) string {
+	if !isEmail(email) {
+		return ""
+	}
+	u, err := s.Users.UserByEmail(ctx, email)
+	if err != nil {
+		return ""
+	}
+	return u.ID
 }
 
 // confirmUnchanged closes the window between checking a password and

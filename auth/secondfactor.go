@@ -52,17 +52,18 @@ func (s *Service) secret(userID string, sealed []byte) (string, error) {
 
 // VerifySecondFactor completes a half sign-in with a TOTP code or a recovery
 // code. On success the session reaches level 2 under a fresh secret, which
-// is returned for the cookie. Failures count like failed passwords.
+// is returned for the cookie. Failures count against the account's second
+// factor and the client address; a right password clears none of them, a
+// right code clears the second factor's.
 func (s *Service) VerifySecondFactor(ctx context.Context, id *Identity, code, recoveryCode string, c Client) (string, error) {
 	if s.Pending(id) != StepSecondFactor {
 		return "", lacop.Errorf(lacop.EINVALID, "This session does not need a second factor.")
 	}
-	keys := regulationKeys(id.User.Email, c.IP)
-	att, err := s.beginAttempt(ctx, keys)
+	att, err := s.beginAttempt(ctx, factorKeys(id.User.ID, c.IP))
 	if err != nil {
 		var t *Throttled
 		if errors.As(err, &t) {
-			s.recordThrottled(ctx, id.User.ID, id.User.Email, "second_factor", t.Until, c)
+			s.recordThrottled(ctx, refusal{userID: id.User.ID, sessionID: id.Session.ID, email: id.User.Email, step: "second_factor"}, t, c)
 		}
 		return "", err
 	}
@@ -137,11 +138,11 @@ type Enrolment struct {
 
 // StartTOTP begins enrolment after checking the password. Nothing is active
 // until ConfirmTOTP.
-func (s *Service) StartTOTP(ctx context.Context, id *Identity, pw string) (*Enrolment, error) {
+func (s *Service) StartTOTP(ctx context.Context, id *Identity, pw string, c Client) (*Enrolment, error) {
 	if id.User.HasTOTP() {
 		return nil, errAlreadyEnrolled
 	}
-	if err := s.confirmPassword(ctx, id, pw); err != nil {
+	if err := s.confirmPassword(ctx, id, pw, "totp_start", c); err != nil {
 		return nil, err
 	}
 	key, err := totp.Generate(s.Config.Issuer, id.User.Email)
@@ -216,7 +217,7 @@ func (s *Service) DisableTOTP(ctx context.Context, id *Identity, pw string, c Cl
 	if !id.User.HasTOTP() {
 		return nil, errNotEnrolled
 	}
-	if err := s.confirmPassword(ctx, id, pw); err != nil {
+	if err := s.confirmPassword(ctx, id, pw, "totp_disable", c); err != nil {
 		return nil, err
 	}
 	if _, err := s.SecondFactors.DisableTOTP(ctx, id.User.ID); err != nil {

@@ -20,6 +20,7 @@ var eventTexts = map[string]string{
 	lacop.AuditSessionRevokedAll:     "Signed out everywhere",
 	lacop.AuditSessionExpired:        "Session expired",
 	lacop.AuditPasswordChanged:       "Password changed",
+	lacop.AuditPasswordConfirmFailed: "Wrong password given to confirm a change",
 	lacop.AuditEmailChanged:          "Email address changed",
 	lacop.AuditConcernReported:       "Security concern reported",
 	lacop.AuditTokenIssued:           "App token issued",

@@ -1,7 +1,11 @@
 package web
 
 import (
+	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"time"
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/auth"
@@ -152,11 +156,32 @@ func (s *Server) handleSecuritySubmit(w http.ResponseWriter, r *http.Request) {
 	switch lacop.ErrorCode(err) {
 	case "":
 		s.finishPageEvent(w, out, id, "/security?done="+form, form)
-	case lacop.EINVALID, lacop.EINVALIDCREDENTIALS, lacop.EWEAKPASSWORD, lacop.ECONFLICT:
-		s.renderSecurity(w, r, errorStatus(err), pageData{Error: lacop.ErrorMessage(err), Form: map[string]string{"failed": form}})
+	case lacop.EINVALID, lacop.EINVALIDCREDENTIALS, lacop.EWEAKPASSWORD, lacop.ECONFLICT, lacop.ETOOMANYATTEMPTS:
+		s.renderSecurity(w, r, errorStatus(err), pageData{Error: formError(w, err), Form: map[string]string{"failed": form}})
 	default:
 		s.error(w, r, err)
 	}
+}
+
+// formError is the message a page shows for a form that failed. A
+// throttled one also gets Retry-After and says how long to wait: the
+// person sees the form again, not a bare error page.
+func formError(w http.ResponseWriter, err error) string {
+	msg := lacop.ErrorMessage(err)
+	var t *auth.Throttled
+	if errors.As(err, &t) {
+		w.Header().Set("Retry-After", retryAfter(t))
+		msg += " " + waitText(time.Until(t.Until))
+	}
+	return msg
+}
+
+// waitText says how long a ban has left, in whole minutes.
+func waitText(d time.Duration) string {
+	if n := int(math.Ceil(d.Minutes())); n > 1 {
+		return fmt.Sprintf("You can try again in %d minutes.", n)
+	}
+	return "You can try again in a minute."
 }
 
 // activityItem is one audit event as the activity page shows it.

@@ -155,14 +155,7 @@ func (s *Server) handleAdminSessionEndSubmit(w http.ResponseWriter, r *http.Requ
 }
 
 // auditTypes are the event types the log can be filtered by.
-var auditTypes = []string{
-	lacop.AuditLoginSucceeded, lacop.AuditLoginFailed, lacop.AuditLoginThrottled,
-	lacop.AuditSecondFactorSucceeded, lacop.AuditSecondFactorFailed, lacop.AuditSecondFactorEnabled, lacop.AuditSecondFactorDisabled,
-	lacop.AuditLogout, lacop.AuditSessionRevoked, lacop.AuditSessionRevokedAll, lacop.AuditSessionExpired,
-	lacop.AuditPasswordChanged, lacop.AuditEmailChanged, lacop.AuditConcernReported,
-	lacop.AuditTokenIssued, lacop.AuditTokenRefreshed, lacop.AuditTokenReuseDetected, lacop.AuditTokenRevoked,
-	lacop.AuditUserCreated, lacop.AuditUserDisabled,
-}
+var auditTypes = lacop.AuditTypes()
 
 // adminLogRow is one audit event with the names a person reads.
 type adminLogRow struct {

@@ -54,7 +54,7 @@ func (s *Server) handleSecondFactorSubmit(w http.ResponseWriter, r *http.Request
 		seeOther(w, s.redirects.Target(f.Get("rd"), "/"))
 	case lacop.EINVALIDCODE, lacop.ETOOMANYATTEMPTS, lacop.EINVALID:
 		s.render(w, r, errorStatus(err), "second_factor.html", pageData{Title: "Second factor",
-			Error: lacop.ErrorMessage(err), Form: map[string]string{"rd": f.Get("rd")}})
+			Error: formError(w, err), Form: map[string]string{"rd": f.Get("rd")}})
 	default:
 		s.error(w, r, err)
 	}
@@ -69,7 +69,7 @@ func (s *Server) handleTOTPStart(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	e, err := s.auth.StartTOTP(r.Context(), identity(r), req.Password)
+	e, err := s.auth.StartTOTP(r.Context(), identity(r), req.Password, s.client(r))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -135,7 +135,7 @@ func (s *Server) handleSecurityTOTPSubmit(w http.ResponseWriter, r *http.Request
 	switch r.PathValue("action") {
 	case "start":
 		var e *auth.Enrolment
-		if e, err = s.auth.StartTOTP(r.Context(), id, f.Get("password")); err == nil {
+		if e, err = s.auth.StartTOTP(r.Context(), id, f.Get("password"), c); err == nil {
 			data.Form["enrolSecret"] = e.Secret
 			data.Data = totpView{Secret: e.Secret, QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(e.QRPNG))}
 		}
@@ -159,8 +159,8 @@ func (s *Server) handleSecurityTOTPSubmit(w http.ResponseWriter, r *http.Request
 	switch lacop.ErrorCode(err) {
 	case "":
 		s.renderSecurity(w, r, http.StatusOK, data)
-	case lacop.EINVALID, lacop.EINVALIDCREDENTIALS, lacop.EINVALIDCODE, lacop.ECONFLICT:
-		data.Error = lacop.ErrorMessage(err)
+	case lacop.EINVALID, lacop.EINVALIDCREDENTIALS, lacop.EINVALIDCODE, lacop.ECONFLICT, lacop.ETOOMANYATTEMPTS:
+		data.Error = formError(w, err)
 		s.renderSecurity(w, r, errorStatus(err), data)
 	default:
 		s.error(w, r, err)
