@@ -26,7 +26,7 @@ import (
 
 func main() {
 	m := NewMain()
-	err := m.Command().ExecuteContext(context.Background())
+	err := m.Execute(context.Background(), os.Args[1:])
 	m.Close()
 	if err != nil {
 		fmt.Fprintln(m.Stderr, "lacop:", err)
@@ -91,6 +91,13 @@ func (m *Main) Command() *cobra.Command {
 	}
 	root.AddCommand(m.serveCommand(), m.userCommand(), m.sessionCommand(), m.auditCommand(), m.configCommand(), m.keysCommand())
 	return root
+}
+
+// Execute runs the command that args (without the program name) name.
+func (m *Main) Execute(ctx context.Context, args []string) error {
+	root := m.Command()
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
 }
 
 // ParseFlags loads the configuration: file, then LACOP_* environment, then
