@@ -96,6 +96,11 @@ func (m *Main) Command() *cobra.Command {
 // Execute runs the command that args (without the program name) name.
 func (m *Main) Execute(ctx context.Context, args []string) error {
 	root := m.Command()
+	root.SetOut(m.Stdout)
+	root.SetErr(m.Stderr)
+	if cmd, _, err := root.Find(args); err == nil && cmd.Annotations[idArgs] != "" {
+		args = idArgsLast(cmd, args)
+	}
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }
