@@ -47,7 +47,7 @@ func (m *Main) sessionCommand() *cobra.Command {
 						emails[s.UserID] = u.Email
 					}
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%v\n", s.ID, emails[s.UserID], s.IP,
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%v\n", printable(s.ID), printable(emails[s.UserID]), printable(s.IP),
 					s.CreatedAt.Format(time.RFC3339), s.LastActiveAt.Format(time.RFC3339),
 					m.Auth.SessionExpiry(s).Format(time.RFC3339), s.AuthLevel, s.RememberMe)
 			}
