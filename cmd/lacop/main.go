@@ -210,7 +210,12 @@ func (m *Main) Open(cmd *cobra.Command) error {
 	}, stores, password.NewHasher(password.DefaultParams(), 0), sealer, m.Logger)
 	// Every command that ends sessions signs nothing, but the keys must
 	// open with this data directory's secret.key: find out now.
-	return m.Auth.LoadKeys(cmd.Context())
+	if err := m.Auth.LoadKeys(cmd.Context()); err != nil {
+		return err
+	}
+	// Like a schema migration, on every open: addresses an older lacop
+	// stored un-normalised must be found by the first command run.
+	return m.Auth.NormalizeStoredEmails(cmd.Context())
 }
 
 // Close releases what Open opened.
