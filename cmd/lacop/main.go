@@ -90,44 +90,7 @@ func (m *Main) Command() *cobra.Command {
 		m.flags.names[f.key] = f.name
 	}
 	root.AddCommand(m.serveCommand(), m.userCommand(), m.sessionCommand(), m.auditCommand(), m.configCommand(), m.keysCommand())
-	refuseUnknownSubcommands(root)
 	return root
-}
-
-// refuseUnknownSubcommands makes every group of commands (lacop, lacop user,
-// …) fail on a subcommand it does not have. Cobra checks only the root's,
-// and a group below it printed its help and exited 0 on "lacop user
-// dissable x", so a script's typo looked like success.
-func refuseUnknownSubcommands(cmd *cobra.Command) {
-	for _, c := range cmd.Commands() {
-		refuseUnknownSubcommands(c)
-	}
-	if cmd.HasSubCommands() && cmd.Run == nil && cmd.RunE == nil {
-		cmd.Args = cobra.ArbitraryArgs
-		cmd.RunE = unknownSubcommand
-		cmd.SuggestionsMinimumDistance = 2
-		// "lacop session revoek --user x" fails on --user, a flag of the
-		// command meant; the mistyped word before it is the news.
-		cmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-			if args := cmd.Flags().Args(); len(args) > 0 {
-				return unknownSubcommand(cmd, args)
-			}
-			return err
-		})
-	}
-}
-
-// unknownSubcommand runs a group of commands: its help when called alone,
-// else an error naming the unknown subcommand and the ones it resembles.
-func unknownSubcommand(cmd *cobra.Command, args []string) error {
-	if len(args) == 0 {
-		return cmd.Help()
-	}
-	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
-	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-		return fmt.Errorf("%s; did you mean %s?", msg, strings.Join(s, " or "))
-	}
-	return fmt.Errorf("%s; run '%s --help' for its commands", msg, cmd.CommandPath())
 }
 
 // Execute runs the command that args (without the program name) name.
@@ -135,8 +98,9 @@ func (m *Main) Execute(ctx context.Context, args []string) error {
 	root := m.Command()
 	root.SetOut(m.Stdout)
 	root.SetErr(m.Stderr)
-	if cmd, _, err := root.Find(args); err == nil && cmd.Annotations[idArgs] != "" {
-		args = idArgsLast(cmd, args)
+	args, err := checkArgs(root, args)
+	if err != nil {
+		return err
 	}
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)

@@ -44,9 +44,10 @@ func (m *Main) userAddCommand() *cobra.Command {
 	var admin, stdin bool
 	var groups []string
 	cmd := &cobra.Command{
-		Use:   "add EMAIL --password-stdin",
-		Short: "Create a user",
-		Args:  cobra.ExactArgs(1),
+		Use:         "add EMAIL --password-stdin",
+		Annotations: map[string]string{dashArgs: argEmail},
+		Short:       "Create a user",
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			groups, err := groupList(groups)
 			if err != nil {
@@ -94,9 +95,10 @@ func groupList(values []string) ([]string, error) {
 func (m *Main) userPasswdCommand() *cobra.Command {
 	var stdin bool
 	cmd := &cobra.Command{
-		Use:   "passwd EMAIL --password-stdin",
-		Short: "Set a user's password and end every session and token of that user",
-		Args:  cobra.ExactArgs(1),
+		Use:         "passwd EMAIL --password-stdin",
+		Annotations: map[string]string{dashArgs: argEmail},
+		Short:       "Set a user's password and end every session and token of that user",
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pw, err := m.openWithPassword(cmd, stdin)
 			if err != nil {
@@ -119,9 +121,10 @@ func (m *Main) userPasswdCommand() *cobra.Command {
 
 func (m *Main) userDisableCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "disable EMAIL",
-		Short: "Disable a user and end every session and token of that user",
-		Args:  cobra.ExactArgs(1),
+		Use:         "disable EMAIL",
+		Annotations: map[string]string{dashArgs: argEmail},
+		Short:       "Disable a user and end every session and token of that user",
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := m.Open(cmd); err != nil {
 				return err
@@ -141,9 +144,10 @@ func (m *Main) userDisableCommand() *cobra.Command {
 
 func (m *Main) userResetTOTPCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "reset-2fa EMAIL",
-		Short: "Remove a user's second factor and end every session of that user",
-		Args:  cobra.ExactArgs(1),
+		Use:         "reset-2fa EMAIL",
+		Annotations: map[string]string{dashArgs: argEmail},
+		Short:       "Remove a user's second factor and end every session of that user",
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := m.Open(cmd); err != nil {
 				return err
