@@ -29,6 +29,19 @@ const (
 	AuditUserDisabled          = "user.disabled"
 )
 
+// AuditTypes lists every audit event type, for filters that offer them
+// and commands that check them.
+func AuditTypes() []string {
+	return []string{
+		AuditLoginSucceeded, AuditLoginFailed, AuditLoginThrottled,
+		AuditSecondFactorSucceeded, AuditSecondFactorFailed, AuditSecondFactorEnabled, AuditSecondFactorDisabled,
+		AuditLogout, AuditSessionRevoked, AuditSessionRevokedAll, AuditSessionExpired,
+		AuditPasswordChanged, AuditEmailChanged, AuditConcernReported,
+		AuditTokenIssued, AuditTokenRefreshed, AuditTokenReuseDetected, AuditTokenRevoked,
+		AuditUserCreated, AuditUserDisabled,
+	}
+}
+
 // AuditEvent records who did what to which session, and from where. It
 // never holds a secret, token or password.
 type AuditEvent struct {
