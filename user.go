@@ -5,6 +5,11 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/secure/precis"
+	"golang.org/x/text/unicode/norm"
 )
 
 // User is a person who can sign in.
@@ -32,10 +37,49 @@ type User struct {
 // HasTOTP reports whether the user signs in with a second factor.
 func (u *User) HasTOTP() bool { return len(u.TOTPSecret) > 0 }
 
-// NormalizeEmail trims and lowercases an address so that lookups and the
-// uniqueness check agree on what "the same email" is.
+// emailProfile is PRECIS's UsernameCaseMapped profile (RFC 8265 §3.3)
+// without its Bidi Rule: fullwidth letters folded to their usual width,
+// lower case, NFC, and only the characters of the IdentifierClass (no
+// spaces, controls, format characters such as bidi overrides, or symbols).
+// The Bidi Rule is written for one label; over a whole address it refuses
+// ordinary ones, a Hebrew mailbox at an ASCII domain, or the fullwidth
+// digits an IME types. Like a compiled regexp it never changes, and it is
+// safe for concurrent use.
+var emailProfile = precis.NewIdentifier(precis.FoldWidth, precis.LowerCase(), precis.Norm(norm.NFC))
+
+// NormalizeEmail returns the form of an address that lookups and the
+// uniqueness check compare, so that "Zoë@Exämple.com" typed precomposed,
+// decomposed, in capitals or in fullwidth letters is one address: trimmed,
+// then PRECIS (see emailProfile). An address PRECIS refuses comes back only
+// trimmed and lower-cased, as lacop compared addresses before: Validate
+// refuses to store it, and a lookup finds nobody, or the account an older
+// lacop stored under it.
 func NormalizeEmail(email string) string {
-	return strings.ToLower(strings.TrimSpace(email))
+	email = strings.TrimSpace(email)
+	if n, err := emailProfile.String(email); err == nil {
+		return n
+	}
+	return strings.ToLower(email)
+}
+
+// PlainText reports whether s can be shown to a person as it is: valid
+// UTF-8 without control characters (C0, DEL, C1), bidi controls (they
+// reorder the text around them, so one name can pass for another) or line
+// and paragraph separators. Names, groups and notes reach the admin pages,
+// the audit log and terminals. multiline allows the line breaks and tabs of
+// a text box.
+func PlainText(s string, multiline bool) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case multiline && (r == '\n' || r == '\r' || r == '\t'):
+		case unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r), r == '\u2028', r == '\u2029':
+			return false
+		}
+	}
+	return true
 }
 
 // Validate reports an EINVALID error when the user cannot be stored.
@@ -44,15 +88,19 @@ func (u *User) Validate() error {
 		return Errorf(EINVALID, "Email is required.")
 	} else if len(u.Email) > 254 {
 		return Errorf(EINVALID, "Email is too long.")
+	} else if _, err := emailProfile.String(u.Email); err != nil {
+		return Errorf(EINVALID, "Email %q is not a valid address: it has a space, control character, symbol or other character an address cannot have.", u.Email)
 	} else if a, err := mail.ParseAddress(u.Email); err != nil || a.Address != u.Email || a.Name != "" {
 		return Errorf(EINVALID, "Email %q is not a valid address.", u.Email)
 	} else if u.Email != NormalizeEmail(u.Email) {
-		return Errorf(EINVALID, "Email must be lowercase.")
+		return Errorf(EINVALID, "Email %q is not in normal form (lower case, NFC).", u.Email)
 	} else if len(u.Name) > 200 {
 		return Errorf(EINVALID, "Name is too long.")
+	} else if !PlainText(u.Name, false) {
+		return Errorf(EINVALID, "Name %q has control characters (such as NUL, escapes, line breaks or bidi overrides); use plain text.", u.Name)
 	}
 	for _, g := range u.Groups {
-		if g == "" || len(g) > 100 || strings.ContainsAny(g, ", \t\r\n") {
+		if g == "" || len(g) > 100 || strings.ContainsAny(g, ", \t\r\n") || !PlainText(g, false) {
 			return Errorf(EINVALID, "Group %q is not a valid group name.", g)
 		}
 	}

@@ -98,6 +98,10 @@ func (s *Service) ReportConcern(ctx context.Context, id *Identity, note string, 
 	note = strings.TrimSpace(note)
 	if len(note) > maxConcernNote {
 		return nil, lacop.Errorf(lacop.EINVALID, "The note is too long (at most %d characters).", maxConcernNote)
+	} else if !lacop.PlainText(note, true) {
+		// The note reaches the admin pages and terminals; checked before
+		// anything ends, so a refused report changes nothing.
+		return nil, lacop.Errorf(lacop.EINVALID, "The note has control characters (such as escapes or bidi overrides); use plain text.")
 	}
 	out, err := s.end(ctx, ReasonConcern, id.User.ID, id.Session, id.User.ID, c)
 	if err != nil {

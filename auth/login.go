@@ -159,7 +159,7 @@ func (s *Service) startSession(ctx context.Context, user *lacop.User, level int,
 	}
 	secret, hash := s.newSecret()
 	sess := &lacop.Session{
-		ID:           s.randomString(16),
+		ID:           s.publicID(16),
 		SecretHash:   hash,
 		UserID:       user.ID,
 		AuthLevel:    level,

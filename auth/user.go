@@ -43,7 +43,7 @@ func (s *Service) hashNewPassword(ctx context.Context, pw, email string) (string
 
 func (s *Service) newUser(ctx context.Context, nu NewUser) (*lacop.User, error) {
 	u := &lacop.User{
-		ID:     s.randomString(12),
+		ID:     s.publicID(12),
 		Email:  lacop.NormalizeEmail(nu.Email),
 		Name:   strings.TrimSpace(nu.Name),
 		Admin:  nu.Admin,

@@ -26,7 +26,7 @@ import (
 
 func main() {
 	m := NewMain()
-	err := m.Command().ExecuteContext(context.Background())
+	err := m.Execute(context.Background(), os.Args[1:])
 	m.Close()
 	if err != nil {
 		fmt.Fprintln(m.Stderr, "lacop:", err)
@@ -91,6 +91,19 @@ func (m *Main) Command() *cobra.Command {
 	}
 	root.AddCommand(m.serveCommand(), m.userCommand(), m.sessionCommand(), m.auditCommand(), m.configCommand(), m.keysCommand())
 	return root
+}
+
+// Execute runs the command that args (without the program name) name.
+func (m *Main) Execute(ctx context.Context, args []string) error {
+	root := m.Command()
+	root.SetOut(m.Stdout)
+	root.SetErr(m.Stderr)
+	args, err := checkArgs(root, args)
+	if err != nil {
+		return err
+	}
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
 }
 
 // ParseFlags loads the configuration: file, then LACOP_* environment, then
@@ -161,7 +174,12 @@ func (m *Main) Open(cmd *cobra.Command) error {
 	}, stores, password.NewHasher(password.DefaultParams(), 0), sealer, m.Logger)
 	// Every command that ends sessions signs nothing, but the keys must
 	// open with this data directory's secret.key: find out now.
-	return m.Auth.LoadKeys(cmd.Context())
+	if err := m.Auth.LoadKeys(cmd.Context()); err != nil {
+		return err
+	}
+	// Like a schema migration, on every open: addresses an older lacop
+	// stored un-normalised must be found by the first command run.
+	return m.Auth.NormalizeStoredEmails(cmd.Context())
 }
 
 // Close releases what Open opened.

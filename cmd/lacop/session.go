@@ -46,7 +46,7 @@ func (m *Main) sessionCommand() *cobra.Command {
 						emails[s.UserID] = u.Email
 					}
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%v\n", s.ID, emails[s.UserID], s.IP,
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%v\n", printable(s.ID), printable(emails[s.UserID]), printable(s.IP),
 					s.CreatedAt.Format(time.RFC3339), s.LastActiveAt.Format(time.RFC3339),
 					m.Auth.SessionExpiry(s).Format(time.RFC3339), s.AuthLevel, s.RememberMe)
 			}
@@ -56,9 +56,10 @@ func (m *Main) sessionCommand() *cobra.Command {
 	list.Flags().StringVar(&listUser, "user", "", "only this user's sessions")
 
 	revoke := &cobra.Command{
-		Use:   "revoke ID | revoke --user EMAIL",
-		Short: "End one session, or every session of a user",
-		Args:  cobra.MaximumNArgs(1),
+		Use:         "revoke ID | revoke --user EMAIL",
+		Short:       "End one session, or every session of a user",
+		Args:        cobra.MaximumNArgs(1),
+		Annotations: map[string]string{dashArgs: argSessionID},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (len(args) == 1) == (revokeUser != "") {
 				return errors.New("give either a session ID or --user EMAIL")

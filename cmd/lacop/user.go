@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -43,10 +44,15 @@ func (m *Main) userAddCommand() *cobra.Command {
 	var admin, stdin bool
 	var groups []string
 	cmd := &cobra.Command{
-		Use:   "add EMAIL --password-stdin",
-		Short: "Create a user",
-		Args:  cobra.ExactArgs(1),
+		Use:         "add EMAIL --password-stdin",
+		Annotations: map[string]string{dashArgs: argEmail},
+		Short:       "Create a user",
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			groups, err := groupList(groups)
+			if err != nil {
+				return err
+			}
 			pw, err := m.openWithPassword(cmd, stdin)
 			if err != nil {
 				return err
@@ -63,17 +69,36 @@ func (m *Main) userAddCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&name, "name", "", "display name")
 	cmd.Flags().BoolVar(&admin, "admin", false, "make the user an administrator")
-	cmd.Flags().StringArrayVar(&groups, "group", nil, "add the user to a group (repeatable)")
+	cmd.Flags().StringArrayVar(&groups, "group", nil, "add the user to groups: --group a,b or --group a --group b")
 	cmd.Flags().BoolVar(&stdin, "password-stdin", false, "read the password from stdin")
 	return cmd
+}
+
+// groupList splits every --group value at commas and trims the names, so
+// that "--group a,b", "--group 'a, b'" and "--group a --group b" all mean
+// the groups a and b. An empty name is a slip (a doubled or trailing comma),
+// so it is refused rather than dropped; a repeated name counts once.
+func groupList(values []string) ([]string, error) {
+	var groups []string
+	for _, v := range values {
+		for g := range strings.SplitSeq(v, ",") {
+			if g = strings.TrimSpace(g); g == "" {
+				return nil, fmt.Errorf("empty group name in --group %q", v)
+			} else if !slices.Contains(groups, g) {
+				groups = append(groups, g)
+			}
+		}
+	}
+	return groups, nil
 }
 
 func (m *Main) userPasswdCommand() *cobra.Command {
 	var stdin bool
 	cmd := &cobra.Command{
-		Use:   "passwd EMAIL --password-stdin",
-		Short: "Set a user's password and end every session and token of that user",
-		Args:  cobra.ExactArgs(1),
+		Use:         "passwd EMAIL --password-stdin",
+		Annotations: map[string]string{dashArgs: argEmail},
+		Short:       "Set a user's password and end every session and token of that user",
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pw, err := m.openWithPassword(cmd, stdin)
 			if err != nil {
@@ -96,9 +121,10 @@ func (m *Main) userPasswdCommand() *cobra.Command {
 
 func (m *Main) userDisableCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "disable EMAIL",
-		Short: "Disable a user and end every session and token of that user",
-		Args:  cobra.ExactArgs(1),
+		Use:         "disable EMAIL",
+		Annotations: map[string]string{dashArgs: argEmail},
+		Short:       "Disable a user and end every session and token of that user",
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := m.Open(cmd); err != nil {
 				return err
@@ -118,9 +144,10 @@ func (m *Main) userDisableCommand() *cobra.Command {
 
 func (m *Main) userResetTOTPCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "reset-2fa EMAIL",
-		Short: "Remove a user's second factor and end every session of that user",
-		Args:  cobra.ExactArgs(1),
+		Use:         "reset-2fa EMAIL",
+		Annotations: map[string]string{dashArgs: argEmail},
+		Short:       "Remove a user's second factor and end every session of that user",
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := m.Open(cmd); err != nil {
 				return err
