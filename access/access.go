@@ -54,16 +54,22 @@ type rule struct {
 	suffix    string // ".example.com" for "*.example.com"
 	policy    Policy
 	groups    []string
-	resources []string
+	resources []string // prefixes as decoded by ParseResource
+	folded    []string // the same, as fold reads them
 }
 
 // Rules are compiled access rules and the default policy.
 type Rules struct {
 	rules []rule
 	def   Policy
+	// Whether some prefix ends in "/" and whether some prefix changes
+	// when folded: without either, the readings that need them decide as
+	// the plain one does and are skipped.
+	slash, folds bool
 }
 
-// New compiles rules. Hosts compare case-insensitively.
+// New compiles rules. Hosts compare case-insensitively. A resource prefix
+// is decoded (see ParseResource); one that is not a plain path is an error.
 func New(defaultPolicy string, rules []Rule) (*Rules, error) {
 	def, err := ParsePolicy(defaultPolicy)
 	if err != nil {
@@ -75,7 +81,17 @@ func New(defaultPolicy string, rules []Rule) (*Rules, error) {
 		if err != nil {
 			return nil, fmt.Errorf("access: rule %d: %w", i, err)
 		}
-		c := rule{policy: p, groups: in.Groups, resources: in.Resources}
+		c := rule{policy: p, groups: in.Groups}
+		for j, res := range in.Resources {
+			prefix, err := ParseResource(res)
+			if err != nil {
+				return nil, fmt.Errorf("access: rule %d: resource %d %q: %w", i, j, res, err)
+			}
+			f := fold(prefix)
+			c.resources, c.folded = append(c.resources, prefix), append(c.folded, f)
+			r.slash = r.slash || strings.HasSuffix(prefix, "/") || strings.HasSuffix(f, "/")
+			r.folds = r.folds || f != prefix
+		}
 		d := strings.ToLower(in.Domain)
 		if rest, ok := strings.CutPrefix(d, "*."); ok {
 			c.suffix = "." + rest
@@ -92,28 +108,60 @@ type Subject struct {
 	Groups []string
 }
 
-// Decide returns the policy for a request to host and path by subject.
+// Decide returns the policy for a request to host (as ParseHost reads
+// it: a host that does not parse is denied) and path by subject: the
+// strictest the rules give under any reading of the path (see Path).
+//
+// A resource prefix is compared as text with the start of the path:
+// "/admin" covers "/admin", "/admin/x" and "/administrator". Some
+// upstreams serve "/admin" as "/admin/", so a path without a trailing
+// slash is also read with one: a prefix "/admin/" covers "/admin" for a
+// deny rule, and a bypass rule on "/public/" does not cover "/public".
+//
 // A rule limited to groups is passed over for a subject in none of them,
 // so a later rule may still admit them; if none does, they are denied
 // rather than given the default policy (a domain limited to admins never
 // falls through to "one_factor" for everyone else). For an anonymous
 // subject such a rule cannot be decided yet, so at least a sign-in is
 // asked for, after which the rules are read again.
-func (r *Rules) Decide(host, path string, subject *Subject) Policy {
-	host = strings.ToLower(host)
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-		host = host[:i] // drop the port
+func (r *Rules) Decide(host string, path *Path, subject *Subject) Policy {
+	name, err := ParseHost(host)
+	if err != nil || path.n == 0 {
+		return Deny
 	}
-	// "admin.example.com." is the same host in DNS, and proxies route it
-	// as such: it must meet the same rules.
-	host = strings.TrimSuffix(host, ".")
+	p := Bypass
+	for i := range path.n {
+		for f := range 2 {
+			folded := f == 1
+			if folded && !r.folds && path.f[i] == path.r[i] {
+				continue
+			}
+			s := path.r[i]
+			if folded {
+				s = path.f[i]
+			}
+			p = max(p, r.decide(name, s, folded, false, subject))
+			if r.slash && !strings.HasSuffix(s, "/") {
+				p = max(p, r.decide(name, s, folded, true, subject))
+			}
+			if p == Deny {
+				return Deny
+			}
+		}
+	}
+	return p
+}
+
+// decide is Decide for one reading of the path: as s, or as s+"/" if
+// slash.
+func (r *Rules) decide(host, s string, folded, slash bool, subject *Subject) Policy {
 	groupMiss := false
 	for i := range r.rules {
 		c := &r.rules[i]
 		if c.host != "" && c.host != host || c.suffix != "" && !strings.HasSuffix(host, c.suffix) {
 			continue
 		}
-		if len(c.resources) > 0 && !slices.ContainsFunc(c.resources, func(prefix string) bool { return strings.HasPrefix(path, prefix) }) {
+		if len(c.resources) > 0 && !c.matches(s, folded, slash) {
 			continue
 		}
 		if len(c.groups) > 0 {
@@ -131,4 +179,18 @@ func (r *Rules) Decide(host, path string, subject *Subject) Policy {
 		return Deny
 	}
 	return r.def
+}
+
+// matches reports whether one of the rule's prefixes starts s (or s+"/").
+func (c *rule) matches(s string, folded, slash bool) bool {
+	prefixes := c.resources
+	if folded {
+		prefixes = c.folded
+	}
+	for _, prefix := range prefixes {
+		if strings.HasPrefix(s, prefix) || slash && len(prefix) == len(s)+1 && prefix[len(s)] == '/' && prefix[:len(s)] == s {
+			return true
+		}
+	}
+	return false
 }

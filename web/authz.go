@@ -1,8 +1,8 @@
 package web
 
 import (
+	"errors"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 
@@ -16,7 +16,8 @@ type original struct {
 	method string
 	scheme string
 	host   string
-	uri    string // path and query, as the client sent them
+	uri    string      // path and query, as the client sent them
+	path   access.Path // the path as the upstream may serve it
 }
 
 // Header values shared by every forward-auth answer, set without
@@ -28,66 +29,14 @@ var (
 
 func (o *original) url() string { return o.scheme + "://" + o.host + o.uri }
 
-func (o *original) path() string {
-	p, _, _ := strings.Cut(o.uri, "?")
-	return p
-}
-
-// validHost accepts host[:port]: a name or IPv4 address of the characters
-// a host can have, or a bracketed IPv6 address, and a numeric port. Anything
-// else (spaces, "@", "/", control characters, an empty host, a port that is
-// not a number) is malformed.
+// validHost accepts host[:port] as access.ParseHost does: a name whose
+// labels are 1 to 63 letters, digits, '-' or '_' (one trailing dot
+// allowed), or a bracketed IPv6 address, and a port up to 65535. Anything
+// else (spaces, "@", "/", control characters, an empty host or label,
+// "a.example.com..") is malformed.
 func validHost(h string) bool {
-	if h == "" || len(h) > 255 {
-		return false
-	}
-	host, port := h, ""
-	if h[0] == '[' {
-		end := strings.IndexByte(h, ']')
-		if end < 0 {
-			return false
-		}
-		if ip, err := netip.ParseAddr(h[1:end]); err != nil || !ip.Is6() || ip.Zone() != "" {
-			return false
-		}
-		switch rest := h[end+1:]; {
-		case rest == "":
-			return true
-		case rest[0] != ':':
-			return false
-		default:
-			return validPort(rest[1:])
-		}
-	}
-	if i := strings.LastIndexByte(h, ':'); i >= 0 {
-		host, port = h[:i], h[i+1:]
-		if !validPort(port) {
-			return false
-		}
-	}
-	if host == "" {
-		return false
-	}
-	for i := 0; i < len(host); i++ {
-		c := host[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// validPort accepts 1 to 5 digits.
-func validPort(p string) bool {
-	if p == "" || len(p) > 5 {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		if p[i] < '0' || p[i] > '9' {
-			return false
-		}
-	}
-	return true
+	_, err := access.ParseHost(h)
+	return err == nil
 }
 
 // validURI accepts a request target: a path from the root with an optional
@@ -111,7 +60,7 @@ var (
 
 // forwarded reads the original request from Traefik's and Caddy's
 // X-Forwarded-* headers.
-func forwarded(r *http.Request) (*original, bool) {
+func forwarded(r *http.Request) (*original, error) {
 	o := &original{
 		method: r.Header.Get("X-Forwarded-Method"),
 		scheme: strings.ToLower(r.Header.Get("X-Forwarded-Proto")),
@@ -121,37 +70,61 @@ func forwarded(r *http.Request) (*original, bool) {
 	if o.method == "" {
 		o.method = http.MethodGet
 	}
-	ok := (o.scheme == "https" || o.scheme == "http") && validHost(o.host) && validURI(o.uri)
-	return o, ok
+	if !(o.scheme == "https" || o.scheme == "http") || !validHost(o.host) || !validURI(o.uri) {
+		return nil, errForwardedHeaders
+	}
+	return o, o.parsePath()
 }
 
-// originalURL reads the original request from nginx's X-Original-URL.
-func originalURL(r *http.Request) (*original, bool) {
-	raw := r.Header.Get("X-Original-URL")
-	u, err := url.Parse(raw)
-	if err != nil || u.User != nil || u.Opaque != "" {
-		return nil, false
+// originalURL reads the original request from nginx's X-Original-URL,
+// "$scheme://$http_host$request_uri". It is split by hand, not with
+// net/url: a parser decodes the path and takes a "#" for a fragment,
+// where the rules must see the request target the upstream receives.
+func originalURL(r *http.Request) (*original, error) {
+	scheme, rest, ok := strings.Cut(r.Header.Get("X-Original-URL"), "://")
+	if !ok {
+		return nil, errOriginalURL
 	}
-	o := &original{method: r.Header.Get("X-Original-Method"), scheme: strings.ToLower(u.Scheme), host: u.Host, uri: u.RequestURI()}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	o := &original{method: r.Header.Get("X-Original-Method"), scheme: strings.ToLower(scheme), host: rest[:end], uri: rest[end:]}
 	if o.method == "" {
 		o.method = http.MethodGet
 	}
-	if u.Path == "" {
-		o.uri = "/" + strings.TrimPrefix(o.uri, "/")
+	if !strings.HasPrefix(o.uri, "/") {
+		o.uri = "/" + o.uri
 	}
-	ok := (o.scheme == "https" || o.scheme == "http") && validHost(o.host) && validURI(o.uri)
-	return o, ok
+	if !(o.scheme == "https" || o.scheme == "http") || !validHost(o.host) || !validURI(o.uri) {
+		return nil, errOriginalURL
+	}
+	return o, o.parsePath()
+}
+
+// parsePath reads o.uri's path for the rules; a path upstreams would read
+// differently is refused with the reason, never guessed.
+func (o *original) parsePath() error {
+	var err error
+	if o.path, err = access.ParsePath(o.uri); err != nil {
+		var pe *access.PathError
+		if errors.As(err, &pe) {
+			return lacop.Errorf(lacop.EINVALID, "The forwarded path is refused: it has %s.", pe.Reason)
+		}
+		return lacop.Errorf(lacop.EINVALID, "The forwarded path is refused.")
+	}
+	return nil
 }
 
 // handleForwardAuth answers Traefik's and Caddy's forward-auth: 200 with
 // the Remote-* headers, 302 to the login page for a browser that must sign
 // in, 401 for anything else that must, 403 when signed in but not allowed.
 func (s *Server) handleForwardAuth(w http.ResponseWriter, r *http.Request) {
-	o, ok := forwarded(r)
-	if !ok {
+	o, err := forwarded(r)
+	if err != nil {
 		noStore(w)
 		w.Header()["X-Content-Type-Options"] = nosniffValue
-		s.error(w, r, errForwardedHeaders)
+		s.error(w, r, err)
 		return
 	}
 	s.authorize(w, r, o, true)
@@ -160,11 +133,11 @@ func (s *Server) handleForwardAuth(w http.ResponseWriter, r *http.Request) {
 // handleAuthRequest answers nginx's auth_request, which understands only
 // 200, 401 and 403: nginx itself sends a 401 to the login page.
 func (s *Server) handleAuthRequest(w http.ResponseWriter, r *http.Request) {
-	o, ok := originalURL(r)
-	if !ok {
+	o, err := originalURL(r)
+	if err != nil {
 		noStore(w)
 		w.Header()["X-Content-Type-Options"] = nosniffValue
-		s.error(w, r, errOriginalURL)
+		s.error(w, r, err)
 		return
 	}
 	s.authorize(w, r, o, false)
@@ -177,10 +150,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, 
 	h := w.Header()
 	h["Cache-Control"] = noStoreValue
 	h["X-Content-Type-Options"] = nosniffValue
-	host, path := o.host, o.path()
 	// The rules as far as they can be read without knowing who asks:
 	// bypass and deny need no credentials.
-	switch s.cfg.Access.Decide(host, path, nil) {
+	switch s.cfg.Access.Decide(o.host, &o.path, nil) {
 	case access.Bypass:
 		w.WriteHeader(http.StatusOK)
 		return
@@ -213,7 +185,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, 
 		return
 	}
 
-	policy := s.cfg.Access.Decide(host, path, &access.Subject{Groups: id.User.Groups})
+	policy := s.cfg.Access.Decide(o.host, &o.path, &access.Subject{Groups: id.User.Groups})
 	if policy == access.Deny || policy == access.TwoFactor && id.Session.AuthLevel < lacop.AuthLevelTwoFactor {
 		w.WriteHeader(http.StatusForbidden)
 		return
