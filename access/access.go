@@ -87,7 +87,7 @@ func New(defaultPolicy string, rules []Rule) (*Rules, error) {
 			if err != nil {
 				return nil, fmt.Errorf("access: rule %d: resource %d %q: %w", i, j, res, err)
 			}
-			f := fold(prefix)
+			f := lowerOrFold(prefix)
 			c.resources, c.folded = append(c.resources, prefix), append(c.folded, f)
 			r.slash = r.slash || strings.HasSuffix(prefix, "/") || strings.HasSuffix(f, "/")
 			r.folds = r.folds || f != prefix
@@ -132,17 +132,19 @@ func (r *Rules) Decide(host string, path *Path, subject *Subject) Policy {
 	p := Bypass
 	for i := range path.n {
 		for f := range 2 {
-			folded := f == 1
-			if folded && !r.folds && path.f[i] == path.r[i] {
-				continue
-			}
+			folded, lower := f == 1, false
 			s := path.r[i]
 			if folded {
-				s = path.f[i]
+				s, lower = path.folded(i)
+				if !r.folds && !lower && s == path.r[i] {
+					continue // the same comparisons as the plain reading
+				}
 			}
-			p = max(p, r.decide(name, s, folded, false, subject))
+			m := match{folded: folded, lower: lower}
+			p = max(p, r.decide(name, s, m, subject))
 			if r.slash && !strings.HasSuffix(s, "/") {
-				p = max(p, r.decide(name, s, folded, true, subject))
+				m.slash = true
+				p = max(p, r.decide(name, s, m, subject))
 			}
 			if p == Deny {
 				return Deny
@@ -152,16 +154,21 @@ func (r *Rules) Decide(host string, path *Path, subject *Subject) Policy {
 	return p
 }
 
-// decide is Decide for one reading of the path: as s, or as s+"/" if
-// slash.
-func (r *Rules) decide(host, s string, folded, slash bool, subject *Subject) Policy {
+// match says how a reading of the path is compared with prefixes: with
+// the folded prefixes, after ASCII lower case, and as if it ended in "/".
+type match struct {
+	folded, lower, slash bool
+}
+
+// decide is Decide for one reading of the path.
+func (r *Rules) decide(host, s string, m match, subject *Subject) Policy {
 	groupMiss := false
 	for i := range r.rules {
 		c := &r.rules[i]
 		if c.host != "" && c.host != host || c.suffix != "" && !strings.HasSuffix(host, c.suffix) {
 			continue
 		}
-		if len(c.resources) > 0 && !c.matches(s, folded, slash) {
+		if len(c.resources) > 0 && !c.matches(s, m) {
 			continue
 		}
 		if len(c.groups) > 0 {
@@ -181,14 +188,19 @@ func (r *Rules) decide(host, s string, folded, slash bool, subject *Subject) Pol
 	return r.def
 }
 
-// matches reports whether one of the rule's prefixes starts s (or s+"/").
-func (c *rule) matches(s string, folded, slash bool) bool {
+// matches reports whether one of the rule's prefixes starts the reading
+// s (or s+"/").
+func (c *rule) matches(s string, m match) bool {
 	prefixes := c.resources
-	if folded {
+	if m.folded {
 		prefixes = c.folded
 	}
 	for _, prefix := range prefixes {
-		if strings.HasPrefix(s, prefix) || slash && len(prefix) == len(s)+1 && prefix[len(s)] == '/' && prefix[:len(s)] == s {
+		switch {
+		case m.lower && hasPrefixLower(s, prefix),
+			!m.lower && strings.HasPrefix(s, prefix),
+			m.slash && len(prefix) == len(s)+1 && prefix[len(s)] == '/' &&
+				(m.lower && equalLower(s, prefix[:len(s)]) || !m.lower && prefix[:len(s)] == s):
 			return true
 		}
 	}

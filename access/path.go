@@ -13,11 +13,24 @@ import (
 // file systems ignore case and trailing dots. Rather than guess one,
 // Path keeps every reading and Decide takes the strictest policy among
 // them, so a rule cannot be dodged under any reading and a bypass only
-// holds where all readings agree.
+// holds where all readings agree. The zero Path, not made by ParsePath,
+// is denied.
 type Path struct {
 	n int       // readings in use
 	r [2]string // decoded, dot segments resolved, slashes merged; ";" kept, then stripped
 	f [2]string // the same, case-folded and with trailing dots and spaces of segments dropped
+	// lower[i]: the folded reading is r[i] in ASCII lower case, compared
+	// without making it (f[i] is unset), so a plain path does not allocate.
+	lower [2]bool
+}
+
+// folded returns the folded reading i, or r[i] and true when it is to be
+// compared in ASCII lower case.
+func (p *Path) folded(i int) (string, bool) {
+	if p.lower[i] {
+		return p.r[i], true
+	}
+	return p.f[i], false
 }
 
 // PathError says why a path was refused: upstreams would read it
@@ -82,7 +95,7 @@ func ParsePath(target string) (Path, error) {
 		}
 	}
 	for i := range p.n {
-		p.f[i] = fold(p.r[i])
+		p.f[i], p.lower[i] = fold(p.r[i])
 	}
 	return p, nil
 }
@@ -221,18 +234,28 @@ func resolve(p string, strip bool) (string, error) {
 // compare without case (by their whole Unicode folding orbit, so "ſ" is
 // "s" and "K" is "k"), and each segment loses its trailing dots and
 // spaces ("admin." and "admin " are "admin"). A path already in that form
-// is returned as is, without allocating.
-func fold(p string) string {
-	plain := true
-	for i := 0; i < len(p) && plain; i++ {
+// is returned as is, and an ASCII path that only needs lower case is
+// returned with lower set, to be compared with hasPrefixLower; neither
+// allocates.
+func fold(p string) (folded string, lower bool) {
+	upper := false
+	for i := 0; i < len(p); i++ {
 		c := p[i]
-		if 'A' <= c && c <= 'Z' || c >= utf8.RuneSelf || (c == '.' || c == ' ') && (i+1 == len(p) || p[i+1] == '/') {
-			plain = false
+		switch {
+		case 'A' <= c && c <= 'Z':
+			upper = true
+		case c >= utf8.RuneSelf || (c == '.' || c == ' ') && (i+1 == len(p) || p[i+1] == '/'):
+			return foldSlow(p), false
 		}
 	}
-	if plain {
-		return p
+	if upper {
+		return "", true
 	}
+	return p, false
+}
+
+// foldSlow is fold for a path that needs more than ASCII lower case.
+func foldSlow(p string) string {
 	var b strings.Builder
 	b.Grow(len(p))
 	for seg := range strings.SplitSeq(p[1:], "/") {
@@ -281,4 +304,36 @@ func ParseResource(prefix string) (string, error) {
 		return "", errUnresolvedPath
 	}
 	return dec, nil
+}
+
+// lowerOrFold is fold's reading of p, made.
+func lowerOrFold(p string) string {
+	f, lower := fold(p)
+	if lower {
+		return strings.ToLower(p)
+	}
+	return f
+}
+
+// hasPrefixLower reports whether s in ASCII lower case starts with
+// prefix, which is in lower case already.
+func hasPrefixLower(s, prefix string) bool {
+	return len(s) >= len(prefix) && equalLower(s[:len(prefix)], prefix)
+}
+
+// equalLower reports whether s in ASCII lower case is t.
+func equalLower(s, t string) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != t[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -12,7 +12,15 @@ import (
 // readings lists p's readings: ";" kept, ";" stripped (when different),
 // then their folded forms.
 func (p *Path) readings() []string {
-	return append(slices.Clone(p.r[:p.n]), p.f[:p.n]...)
+	out := slices.Clone(p.r[:p.n])
+	for i := range p.n {
+		if f, lower := p.folded(i); lower {
+			out = append(out, strings.ToLower(f))
+		} else {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 var parsePathTests = []struct {
@@ -160,7 +168,7 @@ func TestDecideStrictestReading(t *testing.T) {
 							if strings.HasPrefix(u, "ci:") {
 								s, folded = u[3:], true
 							}
-							if want := rules.decide("app.example.com", s, folded, false, subject); got < want {
+							if want := rules.decide("app.example.com", s, match{folded: folded}, subject); got < want {
 								t.Errorf("Decide(%q, %v) = %v; an upstream serves %q, which the rules give %v", raw, subject, got, u, want)
 							}
 						}

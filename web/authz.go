@@ -16,8 +16,7 @@ type original struct {
 	method string
 	scheme string
 	host   string
-	uri    string      // path and query, as the client sent them
-	path   access.Path // the path as the upstream may serve it
+	uri    string // path and query, as the client sent them
 }
 
 // Header values shared by every forward-auth answer, set without
@@ -59,8 +58,8 @@ var (
 )
 
 // forwarded reads the original request from Traefik's and Caddy's
-// X-Forwarded-* headers.
-func forwarded(r *http.Request) (*original, error) {
+// X-Forwarded-* headers, and its path as the upstream may serve it.
+func forwarded(r *http.Request) (*original, access.Path, error) {
 	o := &original{
 		method: r.Header.Get("X-Forwarded-Method"),
 		scheme: strings.ToLower(r.Header.Get("X-Forwarded-Proto")),
@@ -71,19 +70,20 @@ func forwarded(r *http.Request) (*original, error) {
 		o.method = http.MethodGet
 	}
 	if !(o.scheme == "https" || o.scheme == "http") || !validHost(o.host) || !validURI(o.uri) {
-		return nil, errForwardedHeaders
+		return nil, access.Path{}, errForwardedHeaders
 	}
-	return o, o.parsePath()
+	path, err := parsePath(o.uri)
+	return o, path, err
 }
 
 // originalURL reads the original request from nginx's X-Original-URL,
 // "$scheme://$http_host$request_uri". It is split by hand, not with
 // net/url: a parser decodes the path and takes a "#" for a fragment,
 // where the rules must see the request target the upstream receives.
-func originalURL(r *http.Request) (*original, error) {
+func originalURL(r *http.Request) (*original, access.Path, error) {
 	scheme, rest, ok := strings.Cut(r.Header.Get("X-Original-URL"), "://")
 	if !ok {
-		return nil, errOriginalURL
+		return nil, access.Path{}, errOriginalURL
 	}
 	end := strings.IndexAny(rest, "/?#")
 	if end < 0 {
@@ -97,62 +97,64 @@ func originalURL(r *http.Request) (*original, error) {
 		o.uri = "/" + o.uri
 	}
 	if !(o.scheme == "https" || o.scheme == "http") || !validHost(o.host) || !validURI(o.uri) {
-		return nil, errOriginalURL
+		return nil, access.Path{}, errOriginalURL
 	}
-	return o, o.parsePath()
+	path, err := parsePath(o.uri)
+	return o, path, err
 }
 
-// parsePath reads o.uri's path for the rules; a path upstreams would read
-// differently is refused with the reason, never guessed.
-func (o *original) parsePath() error {
-	var err error
-	if o.path, err = access.ParsePath(o.uri); err != nil {
+// parsePath reads a request target's path for the rules; a path upstreams
+// would read differently is refused with the reason, never guessed.
+func parsePath(uri string) (access.Path, error) {
+	path, err := access.ParsePath(uri)
+	if err != nil {
 		var pe *access.PathError
 		if errors.As(err, &pe) {
-			return lacop.Errorf(lacop.EINVALID, "The forwarded path is refused: it has %s.", pe.Reason)
+			return path, lacop.Errorf(lacop.EINVALID, "The forwarded path is refused: it has %s.", pe.Reason)
 		}
-		return lacop.Errorf(lacop.EINVALID, "The forwarded path is refused.")
+		return path, lacop.Errorf(lacop.EINVALID, "The forwarded path is refused.")
 	}
-	return nil
+	return path, nil
 }
 
 // handleForwardAuth answers Traefik's and Caddy's forward-auth: 200 with
 // the Remote-* headers, 302 to the login page for a browser that must sign
 // in, 401 for anything else that must, 403 when signed in but not allowed.
 func (s *Server) handleForwardAuth(w http.ResponseWriter, r *http.Request) {
-	o, err := forwarded(r)
+	o, path, err := forwarded(r)
 	if err != nil {
 		noStore(w)
 		w.Header()["X-Content-Type-Options"] = nosniffValue
 		s.error(w, r, err)
 		return
 	}
-	s.authorize(w, r, o, true)
+	s.authorize(w, r, o, &path, true)
 }
 
 // handleAuthRequest answers nginx's auth_request, which understands only
 // 200, 401 and 403: nginx itself sends a 401 to the login page.
 func (s *Server) handleAuthRequest(w http.ResponseWriter, r *http.Request) {
-	o, err := originalURL(r)
+	o, path, err := originalURL(r)
 	if err != nil {
 		noStore(w)
 		w.Header()["X-Content-Type-Options"] = nosniffValue
 		s.error(w, r, err)
 		return
 	}
-	s.authorize(w, r, o, false)
+	s.authorize(w, r, o, &path, false)
 }
 
-// authorize decides one forwarded request. It reads the session (or checks
+// authorize decides one forwarded request, for the path as read by
+// access.ParsePath. It reads the session (or checks
 // the token), never writes beyond the periodic activity touch, never sets
 // a cookie, and logs nothing per request at info level.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, redirect bool) {
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, path *access.Path, redirect bool) {
 	h := w.Header()
 	h["Cache-Control"] = noStoreValue
 	h["X-Content-Type-Options"] = nosniffValue
 	// The rules as far as they can be read without knowing who asks:
 	// bypass and deny need no credentials.
-	switch s.cfg.Access.Decide(o.host, &o.path, nil) {
+	switch s.cfg.Access.Decide(o.host, path, nil) {
 	case access.Bypass:
 		w.WriteHeader(http.StatusOK)
 		return
@@ -185,7 +187,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, 
 		return
 	}
 
-	policy := s.cfg.Access.Decide(o.host, &o.path, &access.Subject{Groups: id.User.Groups})
+	policy := s.cfg.Access.Decide(o.host, path, &access.Subject{Groups: id.User.Groups})
 	if policy == access.Deny || policy == access.TwoFactor && id.Session.AuthLevel < lacop.AuthLevelTwoFactor {
 		w.WriteHeader(http.StatusForbidden)
 		return
