@@ -21,6 +21,21 @@ const (
 	Deny                    // nobody
 )
 
+// String is the policy's name in the configuration.
+func (p Policy) String() string {
+	switch p {
+	case Bypass:
+		return "bypass"
+	case OneFactor:
+		return "one_factor"
+	case TwoFactor:
+		return "two_factor"
+	case Deny:
+		return "deny"
+	}
+	return fmt.Sprintf("Policy(%d)", int(p))
+}
+
 // ParsePolicy reads a policy name from the configuration.
 func ParsePolicy(name string) (Policy, error) {
 	switch name {
@@ -92,7 +107,9 @@ func New(defaultPolicy string, rules []Rule) (*Rules, error) {
 			r.slash = r.slash || strings.HasSuffix(prefix, "/") || strings.HasSuffix(f, "/")
 			r.folds = r.folds || f != prefix
 		}
-		d := strings.ToLower(in.Domain)
+		// Hosts are compared without DNS's trailing dot (ParseHost); a
+		// domain written with one must still match.
+		d := strings.TrimSuffix(strings.ToLower(in.Domain), ".")
 		if rest, ok := strings.CutPrefix(d, "*."); ok {
 			c.suffix = "." + rest
 		} else {

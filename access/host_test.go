@@ -131,3 +131,22 @@ func TestNewResources(t *testing.T) {
 		}
 	}
 }
+
+// TestRuleDomainTrailingDot: a rule written with a trailing dot (config
+// validation refuses it, access.New is also used directly) still matches
+// its host, which is compared without one.
+func TestRuleDomainTrailingDot(t *testing.T) {
+	rules, err := access.New("one_factor", []access.Rule{{Domain: "App.Example.com.", Policy: "deny"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := access.ParsePath("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, host := range []string{"app.example.com", "app.example.com.", "APP.example.com:443"} {
+		if got := rules.Decide(host, &p, nil); got != access.Deny {
+			t.Errorf("Decide(%q, \"/\") = %v; want %v", host, got, access.Deny)
+		}
+	}
+}
