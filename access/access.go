@@ -21,6 +21,21 @@ const (
 	Deny                    // nobody
 )
 
+// String is the policy's name in the configuration.
+func (p Policy) String() string {
+	switch p {
+	case Bypass:
+		return "bypass"
+	case OneFactor:
+		return "one_factor"
+	case TwoFactor:
+		return "two_factor"
+	case Deny:
+		return "deny"
+	}
+	return fmt.Sprintf("Policy(%d)", int(p))
+}
+
 // ParsePolicy reads a policy name from the configuration.
 func ParsePolicy(name string) (Policy, error) {
 	switch name {
@@ -54,16 +69,22 @@ type rule struct {
 	suffix    string // ".example.com" for "*.example.com"
 	policy    Policy
 	groups    []string
-	resources []string
+	resources []string // prefixes as decoded by ParseResource
+	folded    []string // the same, as fold reads them
 }
 
 // Rules are compiled access rules and the default policy.
 type Rules struct {
 	rules []rule
 	def   Policy
+	// Whether some prefix ends in "/" and whether some prefix changes
+	// when folded: without either, the readings that need them decide as
+	// the plain one does and are skipped.
+	slash, folds bool
 }
 
-// New compiles rules. Hosts compare case-insensitively.
+// New compiles rules. Hosts compare case-insensitively. A resource prefix
+// is decoded (see ParseResource); one that is not a plain path is an error.
 func New(defaultPolicy string, rules []Rule) (*Rules, error) {
 	def, err := ParsePolicy(defaultPolicy)
 	if err != nil {
@@ -75,8 +96,20 @@ func New(defaultPolicy string, rules []Rule) (*Rules, error) {
 		if err != nil {
 			return nil, fmt.Errorf("access: rule %d: %w", i, err)
 		}
-		c := rule{policy: p, groups: in.Groups, resources: in.Resources}
-		d := strings.ToLower(in.Domain)
+		c := rule{policy: p, groups: in.Groups}
+		for j, res := range in.Resources {
+			prefix, err := ParseResource(res)
+			if err != nil {
+				return nil, fmt.Errorf("access: rule %d: resource %d %q: %w", i, j, res, err)
+			}
+			f := lowerOrFold(prefix)
+			c.resources, c.folded = append(c.resources, prefix), append(c.folded, f)
+			r.slash = r.slash || strings.HasSuffix(prefix, "/") || strings.HasSuffix(f, "/")
+			r.folds = r.folds || f != prefix
+		}
+		// Hosts are compared without DNS's trailing dot (ParseHost); a
+		// domain written with one must still match.
+		d := strings.TrimSuffix(strings.ToLower(in.Domain), ".")
 		if rest, ok := strings.CutPrefix(d, "*."); ok {
 			c.suffix = "." + rest
 		} else {
@@ -92,28 +125,67 @@ type Subject struct {
 	Groups []string
 }
 
-// Decide returns the policy for a request to host and path by subject.
+// Decide returns the policy for a request to host (as ParseHost reads
+// it: a host that does not parse is denied) and path by subject: the
+// strictest the rules give under any reading of the path (see Path).
+//
+// A resource prefix is compared as text with the start of the path:
+// "/admin" covers "/admin", "/admin/x" and "/administrator". Some
+// upstreams serve "/admin" as "/admin/", so a path without a trailing
+// slash is also read with one: a prefix "/admin/" covers "/admin" for a
+// deny rule, and a bypass rule on "/public/" does not cover "/public".
+//
 // A rule limited to groups is passed over for a subject in none of them,
 // so a later rule may still admit them; if none does, they are denied
 // rather than given the default policy (a domain limited to admins never
 // falls through to "one_factor" for everyone else). For an anonymous
 // subject such a rule cannot be decided yet, so at least a sign-in is
 // asked for, after which the rules are read again.
-func (r *Rules) Decide(host, path string, subject *Subject) Policy {
-	host = strings.ToLower(host)
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-		host = host[:i] // drop the port
+func (r *Rules) Decide(host string, path *Path, subject *Subject) Policy {
+	name, err := ParseHost(host)
+	if err != nil || path.n == 0 {
+		return Deny
 	}
-	// "admin.example.com." is the same host in DNS, and proxies route it
-	// as such: it must meet the same rules.
-	host = strings.TrimSuffix(host, ".")
+	p := Bypass
+	for i := range path.n {
+		for f := range 2 {
+			folded, lower := f == 1, false
+			s := path.r[i]
+			if folded {
+				s, lower = path.folded(i)
+				if !r.folds && !lower && s == path.r[i] {
+					continue // the same comparisons as the plain reading
+				}
+			}
+			m := match{folded: folded, lower: lower}
+			p = max(p, r.decide(name, s, m, subject))
+			if r.slash && !strings.HasSuffix(s, "/") {
+				m.slash = true
+				p = max(p, r.decide(name, s, m, subject))
+			}
+			if p == Deny {
+				return Deny
+			}
+		}
+	}
+	return p
+}
+
+// match says how a reading of the path is compared with prefixes: with
+// the folded prefixes, after ASCII lower case, and as if it ended in "/".
+type match struct {
+	folded, lower, slash bool
+}
+
+// decide is Decide for one reading of the path.
+func (r *Rules) decide(host, s string, m match, subject *Subject) Policy {
 	groupMiss := false
 	for i := range r.rules {
 		c := &r.rules[i]
 		if c.host != "" && c.host != host || c.suffix != "" && !strings.HasSuffix(host, c.suffix) {
 			continue
 		}
-		if len(c.resources) > 0 && !slices.ContainsFunc(c.resources, func(prefix string) bool { return strings.HasPrefix(path, prefix) }) {
+		if len(c.resources) > 0 && !c.matches(s, m) {
 			continue
 		}
 		if len(c.groups) > 0 {
@@ -131,4 +203,23 @@ func (r *Rules) Decide(host, path string, subject *Subject) Policy {
 		return Deny
 	}
 	return r.def
+}
+
+// matches reports whether one of the rule's prefixes starts the reading
+// s (or s+"/").
+func (c *rule) matches(s string, m match) bool {
+	prefixes := c.resources
+	if m.folded {
+		prefixes = c.folded
+	}
+	for _, prefix := range prefixes {
+		switch {
+		case m.lower && hasPrefixLower(s, prefix),
+			!m.lower && strings.HasPrefix(s, prefix),
+			m.slash && len(prefix) == len(s)+1 && prefix[len(s)] == '/' &&
+				(m.lower && equalLower(s, prefix[:len(s)]) || !m.lower && prefix[:len(s)] == s):
+			return true
+		}
+	}
+	return false
 }

@@ -36,7 +36,8 @@ func TestDecide(t *testing.T) {
 		{"admin.example.com", "/", nil, access.TwoFactor},           // anonymous: sign in first
 		{"app.example.com", "/private/x", dev, access.TwoFactor},    // subdomain and resource prefix
 		{"app.example.com", "/privateer", dev, access.TwoFactor},    // a prefix, not a path segment
-		{"app.example.com", "/secret", dev, access.OneFactor},       // "/secret/" needs the slash
+		{"app.example.com", "/secret", dev, access.TwoFactor},       // "/secret/" also covers /secret, served as /secret/
+		{"app.example.com", "/secretary", dev, access.OneFactor},    // but not a longer name
 		{"app.example.com", "/", dev, access.OneFactor},             // resource not matched: default
 		{"example.com", "/private", dev, access.OneFactor},          // *.example.com is not example.com
 		{"evilexample.com", "/private", dev, access.OneFactor},      // nor a host that merely ends the same
@@ -44,9 +45,16 @@ func TestDecide(t *testing.T) {
 		{"internal.example.net", "/", nil, access.OneFactor},        // the apex is not a subdomain
 		{"public.example.com.evil.net", "/", nil, access.OneFactor}, // exact host only
 		{"[2001:db8::1]:443", "/", nil, access.OneFactor},           // IPv6 literal with port
+		{"admin.example.com..", "/", admin, access.Deny},            // not a host: never the default policy
+		{"public.example.com..", "/", nil, access.Deny},
+		{".public.example.com", "/", nil, access.Deny},
 	}
 	for _, tt := range tests {
-		if got := rules.Decide(tt.host, tt.path, tt.subject); got != tt.want {
+		path, err := access.ParsePath(tt.path)
+		if err != nil {
+			t.Fatalf("ParsePath(%q): %v", tt.path, err)
+		}
+		if got := rules.Decide(tt.host, &path, tt.subject); got != tt.want {
 			t.Errorf("Decide(%q, %q, %v) = %v; want %v", tt.host, tt.path, tt.subject, got, tt.want)
 		}
 	}

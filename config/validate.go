@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lacop/lacop/access"
 )
 
 // maxReuseGrace bounds tokens.reuse_grace: a longer grace would let a stolen
@@ -235,8 +238,14 @@ func (r Rule) check(ck *checker, key string, policies []string) {
 		}
 	}
 	for j, res := range r.Resources {
-		if !strings.HasPrefix(res, "/") {
+		var pe *access.PathError
+		switch _, err := access.ParseResource(res); {
+		case !strings.HasPrefix(res, "/"):
 			ck.add(fmt.Sprintf("%s.resources[%d]", key, j), "%q: must start with /", res)
+		case errors.As(err, &pe):
+			// Requests are compared decoded and resolved; a prefix that is
+			// not could never match the path an upstream serves.
+			ck.add(fmt.Sprintf("%s.resources[%d]", key, j), "%q: must be a plain path prefix, not %s", res, pe.Reason)
 		}
 	}
 }

@@ -1,8 +1,8 @@
 package web
 
 import (
+	"errors"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 
@@ -28,66 +28,14 @@ var (
 
 func (o *original) url() string { return o.scheme + "://" + o.host + o.uri }
 
-func (o *original) path() string {
-	p, _, _ := strings.Cut(o.uri, "?")
-	return p
-}
-
-// validHost accepts host[:port]: a name or IPv4 address of the characters
-// a host can have, or a bracketed IPv6 address, and a numeric port. Anything
-// else (spaces, "@", "/", control characters, an empty host, a port that is
-// not a number) is malformed.
+// validHost accepts host[:port] as access.ParseHost does: a name whose
+// labels are 1 to 63 letters, digits, '-' or '_' (one trailing dot
+// allowed), or a bracketed IPv6 address, and a port up to 65535. Anything
+// else (spaces, "@", "/", control characters, an empty host or label,
+// "a.example.com..") is malformed.
 func validHost(h string) bool {
-	if h == "" || len(h) > 255 {
-		return false
-	}
-	host, port := h, ""
-	if h[0] == '[' {
-		end := strings.IndexByte(h, ']')
-		if end < 0 {
-			return false
-		}
-		if ip, err := netip.ParseAddr(h[1:end]); err != nil || !ip.Is6() || ip.Zone() != "" {
-			return false
-		}
-		switch rest := h[end+1:]; {
-		case rest == "":
-			return true
-		case rest[0] != ':':
-			return false
-		default:
-			return validPort(rest[1:])
-		}
-	}
-	if i := strings.LastIndexByte(h, ':'); i >= 0 {
-		host, port = h[:i], h[i+1:]
-		if !validPort(port) {
-			return false
-		}
-	}
-	if host == "" {
-		return false
-	}
-	for i := 0; i < len(host); i++ {
-		c := host[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// validPort accepts 1 to 5 digits.
-func validPort(p string) bool {
-	if p == "" || len(p) > 5 {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		if p[i] < '0' || p[i] > '9' {
-			return false
-		}
-	}
-	return true
+	_, err := access.ParseHost(h)
+	return err == nil
 }
 
 // validURI accepts a request target: a path from the root with an optional
@@ -110,8 +58,8 @@ var (
 )
 
 // forwarded reads the original request from Traefik's and Caddy's
-// X-Forwarded-* headers.
-func forwarded(r *http.Request) (*original, bool) {
+// X-Forwarded-* headers, and its path as the upstream may serve it.
+func forwarded(r *http.Request) (*original, access.Path, error) {
 	o := &original{
 		method: r.Header.Get("X-Forwarded-Method"),
 		scheme: strings.ToLower(r.Header.Get("X-Forwarded-Proto")),
@@ -121,66 +69,92 @@ func forwarded(r *http.Request) (*original, bool) {
 	if o.method == "" {
 		o.method = http.MethodGet
 	}
-	ok := (o.scheme == "https" || o.scheme == "http") && validHost(o.host) && validURI(o.uri)
-	return o, ok
+	if !(o.scheme == "https" || o.scheme == "http") || !validHost(o.host) || !validURI(o.uri) {
+		return nil, access.Path{}, errForwardedHeaders
+	}
+	path, err := parsePath(o.uri)
+	return o, path, err
 }
 
-// originalURL reads the original request from nginx's X-Original-URL.
-func originalURL(r *http.Request) (*original, bool) {
-	raw := r.Header.Get("X-Original-URL")
-	u, err := url.Parse(raw)
-	if err != nil || u.User != nil || u.Opaque != "" {
-		return nil, false
+// originalURL reads the original request from nginx's X-Original-URL,
+// "$scheme://$http_host$request_uri". It is split by hand, not with
+// net/url: a parser decodes the path and takes a "#" for a fragment,
+// where the rules must see the request target the upstream receives.
+func originalURL(r *http.Request) (*original, access.Path, error) {
+	scheme, rest, ok := strings.Cut(r.Header.Get("X-Original-URL"), "://")
+	if !ok {
+		return nil, access.Path{}, errOriginalURL
 	}
-	o := &original{method: r.Header.Get("X-Original-Method"), scheme: strings.ToLower(u.Scheme), host: u.Host, uri: u.RequestURI()}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	o := &original{method: r.Header.Get("X-Original-Method"), scheme: strings.ToLower(scheme), host: rest[:end], uri: rest[end:]}
 	if o.method == "" {
 		o.method = http.MethodGet
 	}
-	if u.Path == "" {
-		o.uri = "/" + strings.TrimPrefix(o.uri, "/")
+	if !strings.HasPrefix(o.uri, "/") {
+		o.uri = "/" + o.uri
 	}
-	ok := (o.scheme == "https" || o.scheme == "http") && validHost(o.host) && validURI(o.uri)
-	return o, ok
+	if !(o.scheme == "https" || o.scheme == "http") || !validHost(o.host) || !validURI(o.uri) {
+		return nil, access.Path{}, errOriginalURL
+	}
+	path, err := parsePath(o.uri)
+	return o, path, err
+}
+
+// parsePath reads a request target's path for the rules; a path upstreams
+// would read differently is refused with the reason, never guessed.
+func parsePath(uri string) (access.Path, error) {
+	path, err := access.ParsePath(uri)
+	if err != nil {
+		var pe *access.PathError
+		if errors.As(err, &pe) {
+			return path, lacop.Errorf(lacop.EINVALID, "The forwarded path is refused: it has %s.", pe.Reason)
+		}
+		return path, lacop.Errorf(lacop.EINVALID, "The forwarded path is refused.")
+	}
+	return path, nil
 }
 
 // handleForwardAuth answers Traefik's and Caddy's forward-auth: 200 with
 // the Remote-* headers, 302 to the login page for a browser that must sign
 // in, 401 for anything else that must, 403 when signed in but not allowed.
 func (s *Server) handleForwardAuth(w http.ResponseWriter, r *http.Request) {
-	o, ok := forwarded(r)
-	if !ok {
+	o, path, err := forwarded(r)
+	if err != nil {
 		noStore(w)
 		w.Header()["X-Content-Type-Options"] = nosniffValue
-		s.error(w, r, errForwardedHeaders)
+		s.error(w, r, err)
 		return
 	}
-	s.authorize(w, r, o, true)
+	s.authorize(w, r, o, &path, true)
 }
 
 // handleAuthRequest answers nginx's auth_request, which understands only
 // 200, 401 and 403: nginx itself sends a 401 to the login page.
 func (s *Server) handleAuthRequest(w http.ResponseWriter, r *http.Request) {
-	o, ok := originalURL(r)
-	if !ok {
+	o, path, err := originalURL(r)
+	if err != nil {
 		noStore(w)
 		w.Header()["X-Content-Type-Options"] = nosniffValue
-		s.error(w, r, errOriginalURL)
+		s.error(w, r, err)
 		return
 	}
-	s.authorize(w, r, o, false)
+	s.authorize(w, r, o, &path, false)
 }
 
-// authorize decides one forwarded request. It reads the session (or checks
+// authorize decides one forwarded request, for the path as read by
+// access.ParsePath. It reads the session (or checks
 // the token), never writes beyond the periodic activity touch, never sets
 // a cookie, and logs nothing per request at info level.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, redirect bool) {
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, path *access.Path, redirect bool) {
 	h := w.Header()
 	h["Cache-Control"] = noStoreValue
 	h["X-Content-Type-Options"] = nosniffValue
-	host, path := o.host, o.path()
 	// The rules as far as they can be read without knowing who asks:
 	// bypass and deny need no credentials.
-	switch s.cfg.Access.Decide(host, path, nil) {
+	switch s.cfg.Access.Decide(o.host, path, nil) {
 	case access.Bypass:
 		w.WriteHeader(http.StatusOK)
 		return
@@ -229,7 +203,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, 
 		return
 	}
 
-	policy := s.cfg.Access.Decide(host, path, &access.Subject{Groups: id.User.Groups})
+	policy := s.cfg.Access.Decide(o.host, path, &access.Subject{Groups: id.User.Groups})
 	if policy == access.Deny || policy == access.TwoFactor && id.Session.AuthLevel < lacop.AuthLevelTwoFactor {
 		w.WriteHeader(http.StatusForbidden)
 		return
