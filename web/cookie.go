@@ -45,7 +45,8 @@ func (s *Server) sessionCookie(value string) *http.Cookie {
 
 // setSessionCookie hands a session's secret to the browser. A remember-me
 // session survives a browser restart until its absolute end; any other
-// lasts until the browser closes.
+// lasts until the browser closes. The cookie is remembered as live, so the
+// unknown-cookie throttle never refuses it, even on its first use.
 func (s *Server) setSessionCookie(w http.ResponseWriter, secret string, sess *lacop.Session) {
 	c := s.sessionCookie(secret)
 	if sess.RememberMe {
@@ -53,6 +54,7 @@ func (s *Server) setSessionCookie(w http.ResponseWriter, secret string, sess *la
 	}
 	http.SetCookie(w, c)
 	noStore(w)
+	s.cookies.live(keyOf(secret), sess.ExpiresAt)
 }
 
 // applyOutcome tells the browser what an event did to its own session:

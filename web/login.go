@@ -74,17 +74,23 @@ var endReasons = map[string]string{
 }
 
 // handleLoginPage shows the sign-in form, or sends a signed-in person on.
+// A cookie
+// that cannot be checked now (the store, or the unknown-cookie throttle)
+// is left alone and the form shown: signing in replaces it.
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	q := r.URL.Query()
 	rd := q.Get("rd")
 	if secret := s.sessionSecret(r); secret != "" {
-		if _, err := s.auth.Authenticate(r.Context(), secret, s.client(r)); err == nil {
+		_, err := s.checkCookie(r.Context(), secret, s.client(r))
+		switch {
+		case err == nil:
 			seeOther(w, s.redirects.Target(rd, "/"))
 			return
+		case lacop.ErrorCode(err) == lacop.EUNAUTHENTICATED:
+			// A dead cookie is of no use to anyone: drop it.
+			s.clearSessionCookie(w)
 		}
-		// A dead cookie is of no use to anyone: drop it.
-		s.clearSessionCookie(w)
 	}
 	data := pageData{Title: "Sign in", Form: map[string]string{"rd": rd}}
 	switch {
