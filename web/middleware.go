@@ -167,14 +167,11 @@ func (s *Server) pageStep(allow auth.Step, h http.HandlerFunc) http.HandlerFunc 
 			s.error(w, r, err)
 			return
 		}
-		switch step := s.auth.Pending(id); {
-		case step == auth.StepNone || step == allow:
-			h(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
-		case step == auth.StepSecondFactor:
-			seeOther(w, "/login/second-factor?rd="+rd)
-		default:
-			seeOther(w, "/security?enrol=1")
+		if step := s.auth.Pending(id); step != auth.StepNone && step != allow {
+			seeOther(w, stepPage(step, r.URL.RequestURI()))
+			return
 		}
+		h(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
 	}
 }
 

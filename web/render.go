@@ -64,7 +64,13 @@ func parsePages(funcs template.FuncMap) (map[string]*template.Template, error) {
 }
 
 // render writes a page. Every page may show session state, so none is cached.
+// Only a fully signed-in session is shown as one (the menu, the account's
+// name and email): a session that still owes a step has proved at most a
+// password, and sees every page as someone signed out would.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data pageData) {
+	if data.Identity != nil && s.auth.Pending(data.Identity) != auth.StepNone {
+		data.Identity = nil
+	}
 	t, ok := s.pages[page]
 	if !ok {
 		s.logger.Error("no such template", "page", page)
