@@ -58,11 +58,11 @@ func (s *Server) setSessionCookie(w http.ResponseWriter, secret string, sess *la
 }
 
 // applyOutcome tells the browser what an event did to its own session:
-// ended (drop the cookie) or given a fresh secret (replace it).
+// ended (forget it, as sign-out does) or given a fresh secret (replace it).
 func (s *Server) applyOutcome(w http.ResponseWriter, out *auth.Outcome, current *lacop.Session) {
 	switch {
 	case out.CurrentEnded:
-		s.clearSessionCookie(w)
+		s.forgetSession(w)
 	case out.NewSecret != "":
 		s.setSessionCookie(w, out.NewSecret, current)
 	}

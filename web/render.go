@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/lacop/lacop"
@@ -150,11 +151,16 @@ func (s *Server) rootFile(name, contentType string) http.HandlerFunc {
 }
 
 // staticHandler serves the embedded CSS, script and icons. They hold no
-// session state, so they may be cached.
+// session state, so they may be cached. Only files are served: a directory
+// (/static/ itself too) is 404, never a listing or a redirect to one.
 func (s *Server) staticHandler() http.Handler {
-	files := http.FileServerFS(staticFS)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := "static/" + strings.TrimPrefix(r.URL.Path, "/static/")
+		if info, err := fs.Stat(staticFS, name); !fs.ValidPath(name) || err != nil || info.IsDir() {
+			s.error(w, r, errNotFound)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
-		files.ServeHTTP(w, r)
+		http.ServeFileFS(w, r, staticFS, name)
 	})
 }
