@@ -54,7 +54,7 @@ func (s *Server) setSessionCookie(w http.ResponseWriter, secret string, sess *la
 	}
 	http.SetCookie(w, c)
 	noStore(w)
-	s.cookies.live(keyOf(secret), sess.ExpiresAt)
+	s.cookies.live(s.cookies.key(secret), sess.ExpiresAt)
 }
 
 // applyOutcome tells the browser what an event did to its own session:

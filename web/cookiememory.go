@@ -1,7 +1,7 @@
 package web
 
 import (
-	"crypto/sha256"
+	"hash/maphash"
 	"sync"
 	"time"
 )
@@ -15,19 +15,23 @@ import (
 //
 // Only cookies that named a live session get in, so its size is bounded by
 // the sessions people really have, not by what a flood sends. Entries are
-// kept by a truncated SHA-256 of the secret, never the secret, and forgotten
-// after the session's absolute end.
+// kept by a 128-bit keyed hash of the secret (never the secret; keyed with
+// random seeds of this process, so nobody can aim at an entry), and
+// forgotten after the session's absolute end.
 type cookieMemory struct {
-	now func() time.Time
+	now   func() time.Time
+	seeds [2]maphash.Seed
 
 	mu        sync.RWMutex
 	m         map[cookieKey]remembered
 	lastPrune time.Time
 }
 
-// cookieKey is the first 128 bits of the secret's SHA-256: too long to hit
-// by chance or on purpose.
-type cookieKey [16]byte
+// cookieKey is two 64-bit hashes of a secret under independent random
+// seeds: 128 bits, too long to hit by chance. It is computed on every
+// request with a cookie, without allocating (SHA-256 here cost an
+// allocation per request).
+type cookieKey [2]uint64
 
 type remembered struct {
 	until time.Time // the session's absolute end
@@ -39,12 +43,12 @@ type remembered struct {
 const maxRemembered = 200_000
 
 func newCookieMemory(now func() time.Time) *cookieMemory {
-	return &cookieMemory{now: now, m: map[cookieKey]remembered{}}
+	return &cookieMemory{now: now, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, m: map[cookieKey]remembered{}}
 }
 
-func keyOf(secret string) cookieKey {
-	h := sha256.Sum256([]byte(secret))
-	return cookieKey(h[:16])
+// key is what secret is remembered by.
+func (c *cookieMemory) key(secret string) cookieKey {
+	return cookieKey{maphash.String(c.seeds[0], secret), maphash.String(c.seeds[1], secret)}
 }
 
 // state says whether k is remembered, and if so whether it is dead.

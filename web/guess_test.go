@@ -64,10 +64,10 @@ func TestGuessLimiterBoundedMemory(t *testing.T) {
 func TestCookieMemory(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	m := newCookieMemory(func() time.Time { return now })
-	a, b := keyOf("secret-a"), keyOf("secret-b")
+	a, b := m.key("secret-a"), m.key("secret-b")
 	m.live(a, now.Add(time.Hour))
 	m.ended(b) // never seen live: stays unknown
-	m.live(keyOf("past"), now.Add(-time.Second))
+	m.live(m.key("past"), now.Add(-time.Second))
 	for _, tt := range []struct {
 		name        string
 		k           cookieKey
@@ -75,7 +75,7 @@ func TestCookieMemory(t *testing.T) {
 	}{
 		{"live", a, true, false},
 		{"ended unseen", b, false, false},
-		{"already over", keyOf("past"), false, false},
+		{"already over", m.key("past"), false, false},
 	} {
 		if known, dead := m.state(tt.k); known != tt.known || dead != tt.dead {
 			t.Errorf("state(%s) = %v, %v; want %v, %v", tt.name, known, dead, tt.known, tt.dead)

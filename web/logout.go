@@ -24,7 +24,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 			if err := s.auth.Logout(r.Context(), secret, c); err != nil {
 				return err
 			}
-			s.cookies.ended(keyOf(secret))
+			s.cookies.ended(s.cookies.key(secret))
 		case lacop.ErrorCode(err) != lacop.EUNAUTHENTICATED:
 			return err
 		}

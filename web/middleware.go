@@ -69,13 +69,14 @@ func (s *Server) authenticate(r *http.Request) (*auth.Identity, error) {
 // answered without a lookup and counts as no guess; only the rest (unknown
 // cookies) are counted per client and rationed while the client is banned.
 func (s *Server) checkCookie(ctx context.Context, secret string, c auth.Client) (*auth.Identity, error) {
-	k := keyOf(secret)
+	k := s.cookies.key(secret)
 	known, dead := s.cookies.state(k)
 	if dead {
 		return nil, errUnauthenticated
 	}
-	client := auth.AddressKey(c.IP)
+	var client string // counted by; found only for unknown cookies
 	if !known {
+		client = auth.AddressKey(c.IP)
 		if until, ok := s.guesses.admit(client); !ok {
 			return nil, auth.NewThrottled(until)
 		}
