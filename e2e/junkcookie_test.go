@@ -14,8 +14,8 @@ import (
 // X-Forwarded-For of loopback, so one test can speak for several clients.
 const junkConfig = "regulation:\n  max_unknown_cookies: 5\nserver:\n  trusted_proxies: [\"127.0.0.1/32\", \"::1/128\"]\n"
 
-// from sends the request as coming from client address ip.
-func from(ip string) map[string]string { return map[string]string{"X-Forwarded-For": ip} }
+// forwardedFor sends the request as coming from client address ip.
+func forwardedFor(ip string) map[string]string { return map[string]string{"X-Forwarded-For": ip} }
 
 // junkSecret is a well-formed session secret that names no session.
 func junkSecret() string {
@@ -30,7 +30,7 @@ func (p *portal) junk(ip string, n int) int {
 	p.t.Helper()
 	status := 0
 	for i := 0; i < n; i++ {
-		status = p.do(request{method: "GET", path: "/api/me", header: from(ip), cookie: junkSecret()}).StatusCode
+		status = p.do(request{method: "GET", path: "/api/me", header: forwardedFor(ip), cookie: junkSecret()}).StatusCode
 	}
 	return status
 }
@@ -43,13 +43,13 @@ func TestJunkCookiesSpareLiveSessions(t *testing.T) {
 	const nat = "198.51.100.7"
 	p := startPortal(t, junkConfig)
 	p.addUser("vic@example.com")
-	victim := p.loginAs("vic@example.com", testPassword, from(nat), false)
+	victim := p.loginAs("vic@example.com", testPassword, forwardedFor(nat), false)
 	secret := sessionCookie(victim.Response).Value
 
 	if got := p.junk(nat, 6); got != http.StatusTooManyRequests {
 		t.Fatalf("6th unknown cookie from %s = %d; want 429 (the flood is throttled)", nat, got)
 	}
-	res := p.do(request{method: "GET", path: "/api/me", header: from(nat), cookie: junkSecret()})
+	res := p.do(request{method: "GET", path: "/api/me", header: forwardedFor(nat), cookie: junkSecret()})
 	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
 		t.Errorf("unknown cookie during the ban = %d, Retry-After %q; want 429 with Retry-After", res.StatusCode, res.Header.Get("Retry-After"))
 	}
@@ -60,12 +60,12 @@ func TestJunkCookiesSpareLiveSessions(t *testing.T) {
 		res  *response
 		want int
 	}{
-		{"GET /api/me", p.do(request{method: "GET", path: "/api/me", header: from(nat), cookie: secret}), http.StatusOK},
-		{"GET / (dashboard)", p.do(request{method: "GET", path: "/", header: from(nat), cookie: secret}), http.StatusOK},
-		{"GET /sessions", p.do(request{method: "GET", path: "/sessions", header: from(nat), cookie: secret}), http.StatusOK},
-		{"GET /logout", p.do(request{method: "GET", path: "/logout", header: from(nat), cookie: secret}), http.StatusOK},
-		{"forward-auth", p.forwardAuth("GET", "https://app.example.com/x", mergeHeaders(from(nat), cookie)), http.StatusOK},
-		{"auth-request", p.authRequest("GET", "https://app.example.com/x", mergeHeaders(from(nat), cookie)), http.StatusOK},
+		{"GET /api/me", p.do(request{method: "GET", path: "/api/me", header: forwardedFor(nat), cookie: secret}), http.StatusOK},
+		{"GET / (dashboard)", p.do(request{method: "GET", path: "/", header: forwardedFor(nat), cookie: secret}), http.StatusOK},
+		{"GET /sessions", p.do(request{method: "GET", path: "/sessions", header: forwardedFor(nat), cookie: secret}), http.StatusOK},
+		{"GET /logout", p.do(request{method: "GET", path: "/logout", header: forwardedFor(nat), cookie: secret}), http.StatusOK},
+		{"forward-auth", p.forwardAuth("GET", "https://app.example.com/x", mergeHeaders(forwardedFor(nat), cookie)), http.StatusOK},
+		{"auth-request", p.authRequest("GET", "https://app.example.com/x", mergeHeaders(forwardedFor(nat), cookie)), http.StatusOK},
 	} {
 		if c.res.StatusCode != c.want {
 			t.Errorf("live session from the flooding address: %s = %d %.100s; want %d", c.what, c.res.StatusCode, c.res.Body, c.want)
@@ -74,23 +74,23 @@ func TestJunkCookiesSpareLiveSessions(t *testing.T) {
 
 	// The login page shows its form to a cookie it may not check now, and
 	// signing in again gives a cookie that works at once.
-	form := p.do(request{method: "GET", path: "/login?rd=%2Fsessions", header: from(nat), cookie: strings.Repeat("z", 43)})
+	form := p.do(request{method: "GET", path: "/login?rd=%2Fsessions", header: forwardedFor(nat), cookie: strings.Repeat("z", 43)})
 	if form.StatusCode != http.StatusOK || !strings.Contains(string(form.Body), `name="password"`) {
 		t.Errorf("GET /login with an unchecked cookie during the ban = %d; want 200 with the sign-in form", form.StatusCode)
 	}
 	again := p.do(request{method: "POST", path: "/login", cookie: strings.Repeat("z", 43),
-		header: mergeHeaders(from(nat), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}),
+		header: mergeHeaders(forwardedFor(nat), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}),
 		body:   url.Values{"email": {"vic@example.com"}, "password": {testPassword}, "rd": {"/sessions"}}.Encode()})
 	fresh := sessionCookie(again.Response)
 	if again.StatusCode != http.StatusSeeOther || again.Header.Get("Location") != "/sessions" || fresh == nil || fresh.Value == "" {
 		t.Fatalf("signing in again from the flooding address = %d to %q; want 303 to /sessions with a cookie", again.StatusCode, again.Header.Get("Location"))
 	}
-	if got := p.do(request{method: "GET", path: "/sessions", header: from(nat), cookie: fresh.Value}).StatusCode; got != http.StatusOK {
+	if got := p.do(request{method: "GET", path: "/sessions", header: forwardedFor(nat), cookie: fresh.Value}).StatusCode; got != http.StatusOK {
 		t.Errorf("new session from the flooding address: GET /sessions = %d; want 200", got)
 	}
 
 	// Signing out still ends the session (never a 200 that ended nothing).
-	out := p.do(request{method: "POST", path: "/api/logout", header: from(nat), cookie: secret})
+	out := p.do(request{method: "POST", path: "/api/logout", header: forwardedFor(nat), cookie: secret})
 	if out.StatusCode != http.StatusOK {
 		t.Errorf("POST /api/logout of a live session from the flooding address = %d; want 200", out.StatusCode)
 	}
@@ -105,13 +105,13 @@ func TestJunkCookiesCountByClient(t *testing.T) {
 	p := startPortal(t, junkConfig)
 	for i := 0; i < 6; i++ {
 		ip := fmt.Sprintf("2001:db8:1:2::%x", i+1) // a new address in one /64 each time
-		res := p.do(request{method: "GET", path: "/api/me", header: from(ip), cookie: junkSecret()})
+		res := p.do(request{method: "GET", path: "/api/me", header: forwardedFor(ip), cookie: junkSecret()})
 		if want := map[bool]int{true: http.StatusTooManyRequests, false: http.StatusUnauthorized}[i == 5]; res.StatusCode != want {
 			t.Errorf("unknown cookie %d from %s = %d; want %d", i+1, ip, res.StatusCode, want)
 		}
 	}
 	for _, ip := range []string{"2001:db8:1:3::1", "203.0.113.9"} {
-		if got := p.do(request{method: "GET", path: "/api/me", header: from(ip), cookie: junkSecret()}).StatusCode; got != http.StatusUnauthorized {
+		if got := p.do(request{method: "GET", path: "/api/me", header: forwardedFor(ip), cookie: junkSecret()}).StatusCode; got != http.StatusUnauthorized {
 			t.Errorf("unknown cookie from %s (another client) = %d; want 401", ip, got)
 		}
 	}
@@ -126,24 +126,24 @@ func TestStaleCookiesAreNotGuesses(t *testing.T) {
 	p.addUser("sal@example.com")
 	var stale []string
 	for i := 0; i < 4; i++ {
-		res := p.loginAs("sal@example.com", testPassword, from(office), false)
+		res := p.loginAs("sal@example.com", testPassword, forwardedFor(office), false)
 		secret := sessionCookie(res.Response).Value
-		if got := p.do(request{method: "GET", path: "/api/me", header: from(office), cookie: secret}).StatusCode; got != http.StatusOK {
+		if got := p.do(request{method: "GET", path: "/api/me", header: forwardedFor(office), cookie: secret}).StatusCode; got != http.StatusOK {
 			t.Fatalf("session %d: /api/me = %d; want 200", i, got)
 		}
-		if got := p.do(request{method: "POST", path: "/api/logout", header: from(office), cookie: secret}).StatusCode; got != http.StatusOK {
+		if got := p.do(request{method: "POST", path: "/api/logout", header: forwardedFor(office), cookie: secret}).StatusCode; got != http.StatusOK {
 			t.Fatalf("session %d: sign-out = %d; want 200", i, got)
 		}
 		stale = append(stale, secret)
 	}
 	// A session ended by the sweeper or by another device looks the same.
-	ended := sessionCookie(p.loginAs("sal@example.com", testPassword, from(office), false).Response).Value
+	ended := sessionCookie(p.loginAs("sal@example.com", testPassword, forwardedFor(office), false).Response).Value
 	p.cliOK("", "session", "revoke", "--user", "sal@example.com")
 	stale = append(stale, ended)
 
 	for round := 0; round < 3; round++ {
 		for i, secret := range stale {
-			if got := p.do(request{method: "GET", path: "/api/me", header: from(office), cookie: secret}).StatusCode; got != http.StatusUnauthorized {
+			if got := p.do(request{method: "GET", path: "/api/me", header: forwardedFor(office), cookie: secret}).StatusCode; got != http.StatusUnauthorized {
 				t.Fatalf("round %d, stale cookie %d: /api/me = %d; want 401 (a stale cookie is not a guess)", round, i, got)
 			}
 		}
