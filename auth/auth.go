@@ -219,7 +219,12 @@ func (s *Service) Authenticate(ctx context.Context, secret string, c Client) (*I
 		// Disabling ends every session; this only covers a race with it.
 		return nil, errUnauthenticated
 	}
-	if now.Sub(sess.LastActiveAt) >= s.touchInterval() {
+	id := &Identity{User: user, Session: sess}
+	// Only a session that owes nothing counts its requests as activity: one
+	// still owing a step may use nothing but that step, so whatever it
+	// sends (an app's forward-auth, the login page, round and round) does
+	// not keep it alive past the inactivity timeout from its sign-in.
+	if now.Sub(sess.LastActiveAt) >= s.touchInterval() && s.Pending(id) == StepNone {
 		if err := s.Sessions.TouchSession(ctx, sess.ID, now); err != nil {
 			// The session was read and is live; a failed activity stamp only
 			// risks an early timeout, so it is logged, not refused.
@@ -227,7 +232,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string, c Client) (*I
 		}
 		sess.LastActiveAt = now
 	}
-	return &Identity{User: user, Session: sess}, nil
+	return id, nil
 }
 
 // Logout ends the session behind secret. With no or a dead secret it does

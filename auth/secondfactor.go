@@ -126,6 +126,13 @@ func (s *Service) raise(ctx context.Context, sess *lacop.Session) (string, error
 		return "", unavailable("raise session", err)
 	}
 	sess.AuthLevel, sess.SecretHash = lacop.AuthLevelTwoFactor, hash
+	// Completing the step is the session's first activity since sign-in
+	// (requests while it was owed did not count).
+	now := s.Now()
+	if err := s.Sessions.TouchSession(context.WithoutCancel(ctx), sess.ID, now); err != nil {
+		s.Logger.Warn("touch session", "session", sess.ID, "err", err)
+	}
+	sess.LastActiveAt = now
 	return secret, nil
 }
 

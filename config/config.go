@@ -91,9 +91,11 @@ type Regulation struct {
 	Window           time.Duration `yaml:"window"`
 	Ban              time.Duration `yaml:"ban"`
 	// MaxUnknownCookies is how many session cookies naming no session one
-	// address may send in a minute before its cookies are refused (429) for
-	// a minute. Nobody guesses a 256-bit secret; this keeps a flood of
-	// tries from costing store lookups.
+	// client (an address, an IPv6 /64) may send in a minute before, for a
+	// minute, cookies this instance has not seen live are looked up no
+	// faster than that rate (429 otherwise). Nobody guesses a 256-bit
+	// secret; this keeps a flood of tries from costing store lookups, and a
+	// live session behind the same address is never refused.
 	MaxUnknownCookies int `yaml:"max_unknown_cookies"`
 }
 

@@ -4,13 +4,25 @@
 //
 // A target is accepted only if it is
 //
-//   - a path starting with a single "/" (not "//", not "/\"), or
+//   - a path starting with a single "/", or
 //   - an absolute URL starting with "https://" whose host is the portal's
 //     own host, an allowed domain, or a subdomain of an allowed domain,
 //
-// and it contains no backslash, whitespace, control character or non-ASCII
-// byte anywhere, raw or percent-encoded. Everything else falls back to a
-// default page.
+// and it holds no raw whitespace, control character, backslash or
+// non-ASCII byte, no percent-encoded control character (%00-%1F, %7F) and
+// no malformed escape, anywhere. Everything else falls back to a default
+// page. Other percent-encodings (%20, %2F, %25, %C3%A9, ...) are ordinary
+// deep links and are kept byte for byte:
+// "https://app.example.com/search?q=two%20words" comes back exactly so.
+//
+// The path may not start with a second slash, whether written "//" or
+// encoded ("/%2F", "/%5C", any case): browsers read "//host" as another
+// host, and an app that decodes the path before redirecting to it turns
+// the encoded forms into that. The rule holds for the path of an absolute
+// URL too, and for the segment a path starts with once dot segments are
+// removed as browsers remove them ("/x/..//evil.com", "/%2e%2e/%2Fevil.com"
+// are refused). "/%25" is refused there as well: every double (or deeper)
+// encoding of a slash begins with it, and no real deep link does.
 //
 // The decision is made on exactly the string that would be sent in
 // Location. Safe never decodes, cleans or rewrites its input: browsers and
@@ -24,10 +36,6 @@
 //     "HTTPS://" is rejected. Legitimate callers never need it.
 //   - No explicit port, not even the default ":443". Any ':' in the host
 //     part is rejected, which also rules out userinfo and IPv6 literals.
-//   - "%25" (an encoded '%') is rejected, so double encoding such as
-//     "%252F" cannot smuggle a forbidden byte past a second decoder.
-//     A '%' not followed by two hex digits is rejected too.
-//   - "%20" is whitespace and is rejected like "%09", "%0A" and "%0D".
 //   - Raw non-ASCII bytes are rejected anywhere, which keeps IDN and
 //     Unicode lookalike hosts out; percent-encoded UTF-8 such as "%C3%A9"
 //     is allowed in the path, query and fragment.
@@ -94,21 +102,19 @@ func (p *Policy) Safe(target string) bool {
 		return false
 	}
 	if target[0] == '/' {
-		// Backslashes are already excluded, so only "//" remains to stop:
-		// browsers read it as a protocol-relative URL to another host.
-		return len(target) == 1 || target[1] != '/'
+		return safePath(target)
 	}
 	rest, ok := strings.CutPrefix(target, "https://")
 	if !ok {
 		return false
 	}
-	host := rest
+	host, tail := rest, ""
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		host = rest[:i]
+		host, tail = rest[:i], rest[i:]
 	}
 	// validHost admits only letters, digits, '-' and '.', so an authority
 	// with userinfo ('@'), a port (':') or an IPv6 literal ('[') fails here.
-	return validHost(host) && p.allowed(host)
+	return validHost(host) && p.allowed(host) && safePath(tail)
 }
 
 // Target returns target if Safe, otherwise fallback. Used as:
@@ -145,9 +151,9 @@ func (p *Policy) allowed(host string) bool {
 }
 
 // cleanBytes reports whether s is non-empty and free of bytes that browsers
-// or intermediaries might strip, fold or reinterpret: whitespace, control
-// characters, DEL, backslash and non-ASCII, whether raw or percent-encoded,
-// plus encoded '/' and '%'. Malformed escapes are rejected too.
+// or intermediaries might strip, fold or reinterpret: raw whitespace,
+// control characters, DEL, backslash and non-ASCII, and percent-encoded
+// control characters and DEL. Malformed escapes are rejected too.
 func cleanBytes(s string) bool {
 	if s == "" {
 		return false
@@ -160,21 +166,87 @@ func cleanBytes(s string) bool {
 		if c != '%' {
 			continue
 		}
-		if i+2 >= len(s) {
-			return false
-		}
-		hi, ok1 := unhex(s[i+1])
-		lo, ok2 := unhex(s[i+2])
-		if !ok1 || !ok2 {
-			return false
-		}
-		switch b := hi<<4 | lo; {
-		case b <= ' ', b == 0x7f, b == '/', b == '\\', b == '%':
+		b, ok := escaped(s, i)
+		if !ok || b < ' ' || b == 0x7f {
 			return false
 		}
 		i += 2
 	}
 	return true
+}
+
+// escaped decodes the escape "%XX" at s[i].
+func escaped(s string, i int) (byte, bool) {
+	if i+2 >= len(s) {
+		return 0, false
+	}
+	hi, ok1 := unhex(s[i+1])
+	lo, ok2 := unhex(s[i+2])
+	return hi<<4 | lo, ok1 && ok2
+}
+
+// safePath reports whether the path at the start of s (up to '?' or '#'; s
+// is "" or starts with '/', '?' or '#', and passed cleanBytes) cannot be
+// read as leading to another host. It removes dot segments as browsers do
+// ("." and ".." in any mix of '.' and "%2e") and checks the segment the
+// path then starts with: it may not be empty with more path after it (that
+// is "//"), nor start with an encoded slash, backslash or percent sign.
+func safePath(s string) bool {
+	if s == "" || s[0] != '/' {
+		return true
+	}
+	depth := 0 // segments kept so far
+	for i := 1; ; {
+		end := i
+		for end < len(s) && s[end] != '/' && s[end] != '?' && s[end] != '#' {
+			end++
+		}
+		seg, last := s[i:end], end == len(s) || s[end] != '/'
+		switch dots(seg) {
+		case 1:
+		case 2:
+			depth = max(0, depth-1)
+		default:
+			if depth == 0 && (seg == "" && !last || leadsAway(seg)) {
+				return false
+			}
+			depth++
+		}
+		if last {
+			return true
+		}
+		i = end + 1
+	}
+}
+
+// dots is 1 or 2 if seg is a dot segment ".", "..", each dot written '.'
+// or "%2e" in any case, as browsers read them; 0 otherwise.
+func dots(seg string) int {
+	n := 0
+	for i := 0; i < len(seg); n++ {
+		switch {
+		case seg[i] == '.':
+			i++
+		case len(seg)-i >= 3 && seg[i] == '%' && seg[i+1] == '2' && (seg[i+2] == 'e' || seg[i+2] == 'E'):
+			i += 3
+		default:
+			return 0
+		}
+	}
+	if n > 2 {
+		return 0
+	}
+	return n
+}
+
+// leadsAway reports whether a path's first segment starts with an encoded
+// '/', '\' or '%' (the start of any deeper encoding of the first two).
+func leadsAway(seg string) bool {
+	if seg == "" || seg[0] != '%' {
+		return false
+	}
+	b, _ := escaped(seg, 0)
+	return b == '/' || b == '\\' || b == '%'
 }
 
 func unhex(c byte) (byte, bool) {

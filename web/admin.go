@@ -27,9 +27,13 @@ func (s *Server) apiAdmin(h http.HandlerFunc) http.HandlerFunc {
 // handleAdminResetTOTP removes a user's second factor and ends every
 // session of that user.
 func (s *Server) handleAdminResetTOTP(w http.ResponseWriter, r *http.Request) {
-	if err := s.auth.ResetTOTP(r.Context(), r.PathValue("id"), identity(r).User.ID, s.client(r)); err != nil {
+	id, target := identity(r), r.PathValue("id")
+	if err := s.auth.ResetTOTP(r.Context(), target, id.User.ID, s.client(r)); err != nil {
 		s.error(w, r, err)
 		return
+	}
+	if target == id.User.ID {
+		s.forgetSession(w) // it ended every session of theirs, this one too
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -104,7 +108,7 @@ func (s *Server) handleAdminUserDisable(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	if target == id.User.ID {
-		s.clearSessionCookie(w) // an admin who disabled themselves is signed out
+		s.forgetSession(w) // an admin who disabled themselves is signed out
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -119,7 +123,7 @@ func (s *Server) handleAdminUserRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if target == id.User.ID {
-		s.clearSessionCookie(w)
+		s.forgetSession(w)
 	}
 	s.json(w, http.StatusOK, map[string]any{"revoked": n})
 }
@@ -180,7 +184,7 @@ func (s *Server) handleAdminSessionDelete(w http.ResponseWriter, r *http.Request
 		return
 	}
 	if target == id.Session.ID {
-		s.clearSessionCookie(w)
+		s.forgetSession(w)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

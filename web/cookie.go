@@ -45,7 +45,8 @@ func (s *Server) sessionCookie(value string) *http.Cookie {
 
 // setSessionCookie hands a session's secret to the browser. A remember-me
 // session survives a browser restart until its absolute end; any other
-// lasts until the browser closes.
+// lasts until the browser closes. The cookie is remembered as live, so the
+// unknown-cookie throttle never refuses it, even on its first use.
 func (s *Server) setSessionCookie(w http.ResponseWriter, secret string, sess *lacop.Session) {
 	c := s.sessionCookie(secret)
 	if sess.RememberMe {
@@ -53,14 +54,15 @@ func (s *Server) setSessionCookie(w http.ResponseWriter, secret string, sess *la
 	}
 	http.SetCookie(w, c)
 	noStore(w)
+	s.cookies.live(s.cookies.key(secret), sess.ExpiresAt)
 }
 
 // applyOutcome tells the browser what an event did to its own session:
-// ended (drop the cookie) or given a fresh secret (replace it).
+// ended (forget it, as sign-out does) or given a fresh secret (replace it).
 func (s *Server) applyOutcome(w http.ResponseWriter, out *auth.Outcome, current *lacop.Session) {
 	switch {
 	case out.CurrentEnded:
-		s.clearSessionCookie(w)
+		s.forgetSession(w)
 	case out.NewSecret != "":
 		s.setSessionCookie(w, out.NewSecret, current)
 	}

@@ -73,18 +73,24 @@ var endReasons = map[string]string{
 	"ended":                  "Your session has ended. Please sign in again.",
 }
 
-// handleLoginPage shows the sign-in form, or sends a signed-in person on.
+// handleLoginPage shows the sign-in form, or sends a signed-in person on:
+// to the step their session still owes, else to the safe target. A cookie
+// that cannot be checked now (the store, or the unknown-cookie throttle)
+// is left alone and the form shown: signing in replaces it.
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	q := r.URL.Query()
 	rd := q.Get("rd")
 	if secret := s.sessionSecret(r); secret != "" {
-		if _, err := s.auth.Authenticate(r.Context(), secret, s.client(r)); err == nil {
-			seeOther(w, s.redirects.Target(rd, "/"))
+		id, err := s.checkCookie(r.Context(), secret, s.client(r))
+		switch {
+		case err == nil:
+			seeOther(w, s.signedInTarget(id, rd))
 			return
+		case lacop.ErrorCode(err) == lacop.EUNAUTHENTICATED:
+			// A dead cookie is of no use to anyone: drop it.
+			s.clearSessionCookie(w)
 		}
-		// A dead cookie is of no use to anyone: drop it.
-		s.clearSessionCookie(w)
 	}
 	data := pageData{Title: "Sign in", Form: map[string]string{"rd": rd}}
 	switch {
@@ -134,11 +140,30 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setSessionCookie(w, in.Secret, in.Session)
-	if in.SecondFactorRequired {
-		seeOther(w, "/login/second-factor?rd="+url.QueryEscape(rd))
-		return
+	seeOther(w, s.signedInTarget(&auth.Identity{User: in.User, Session: in.Session}, rd))
+}
+
+// signedInTarget is where a signed-in person goes next: to the page of the
+// step their session still owes (never to rd, whose app would only send
+// them back here), else to rd if it is safe.
+func (s *Server) signedInTarget(id *auth.Identity, rd string) string {
+	if page := stepPage(s.auth.Pending(id), rd); page != "" {
+		return page
 	}
-	seeOther(w, s.redirects.Target(rd, "/"))
+	return s.redirects.Target(rd, "/")
+}
+
+// stepPage is the page that completes step, carrying the target rd along
+// for after it; "" when nothing is owed.
+func stepPage(step auth.Step, rd string) string {
+	switch step {
+	case auth.StepNone:
+		return ""
+	case auth.StepSecondFactor:
+		return "/login/second-factor?rd=" + url.QueryEscape(rd)
+	default:
+		return "/security?enrol=1"
+	}
 }
 
 // sessionJSON is the public shape of the caller's session.

@@ -10,16 +10,35 @@ import (
 const loggedOutPage = "/login?loggedOut=1"
 
 // logout ends the caller's session on the server, and only then tells the
-// browser to drop the cookie and everything it keeps for this site. It
-// answers the same whether or not there was a live session.
+// browser to forget it. It answers the same whether or not there was a live
+// session; it fails only when it cannot tell (a store that does not answer,
+// or a cookie the unknown-cookie throttle may not look up now), so it never
+// says "signed out" while the session lives on.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
-	if err := s.auth.Logout(r.Context(), s.sessionSecret(r), s.client(r)); err != nil {
-		return err
+	if secret := s.sessionSecret(r); secret != "" {
+		c := s.client(r)
+		_, err := s.checkCookie(r.Context(), secret, c)
+		switch {
+		case err == nil:
+			if err := s.auth.Logout(r.Context(), secret, c); err != nil {
+				return err
+			}
+			s.cookies.ended(s.cookies.key(secret))
+		case lacop.ErrorCode(err) != lacop.EUNAUTHENTICATED:
+			return err
+		}
 	}
+	s.forgetSession(w)
+	return nil
+}
+
+// forgetSession tells the browser its session is over: the deleting
+// cookie, and Clear-Site-Data so that nothing the pages cached or stored
+// outlives it. Every response that ends the caller's own session sends it.
+func (s *Server) forgetSession(w http.ResponseWriter) {
 	s.clearSessionCookie(w)
 	w.Header().Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
-	return nil
 }
 
 // handleLogoutAPI signs out with JSON and names where to go next.

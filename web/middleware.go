@@ -60,13 +60,41 @@ func (s *Server) authenticate(r *http.Request) (*auth.Identity, error) {
 	if secret == "" {
 		return nil, errUnauthenticated
 	}
-	c := s.client(r)
-	if until, blocked := s.guesses.blocked(c.IP); blocked {
-		return nil, auth.NewThrottled(until)
+	return s.checkCookie(r.Context(), secret, s.client(r))
+}
+
+// checkCookie looks up a session secret, guarding the store against floods
+// of cookies that name no session. A cookie this process has seen live is
+// always looked up, whatever its address did; one it has seen end is
+// answered without a lookup and counts as no guess; only the rest (unknown
+// cookies) are counted per client and rationed while the client is banned.
+func (s *Server) checkCookie(ctx context.Context, secret string, c auth.Client) (*auth.Identity, error) {
+	k := s.cookies.key(secret)
+	known, dead := s.cookies.state(k)
+	if dead {
+		return nil, errUnauthenticated
 	}
-	id, err := s.auth.Authenticate(r.Context(), secret, c)
-	if lacop.ErrorCode(err) == lacop.EUNAUTHENTICATED && !errors.Is(err, auth.ErrSessionExpired) && s.guesses.miss(c.IP) {
-		s.logger.Warn("too many unknown session cookies; refusing cookies from this address", "ip", c.IP)
+	var client string // counted by; found only for unknown cookies
+	if !known {
+		client = auth.AddressKey(c.IP)
+		if until, ok := s.guesses.admit(client); !ok {
+			return nil, auth.NewThrottled(until)
+		}
+	}
+	id, err := s.auth.Authenticate(ctx, secret, c)
+	switch {
+	case err == nil:
+		if !known {
+			s.cookies.live(k, id.Session.ExpiresAt)
+		}
+	case lacop.ErrorCode(err) != lacop.EUNAUTHENTICATED:
+		// The store could not answer: nothing is learnt about the cookie.
+	case known:
+		s.cookies.ended(k) // a session that ended, not a guess
+	case errors.Is(err, auth.ErrSessionExpired):
+		// It existed until it ran out: not a guess either.
+	case s.guesses.miss(client):
+		s.logger.Warn("too many unknown session cookies; rationing their lookups from this client", "client", client)
 	}
 	return id, err
 }
@@ -140,14 +168,11 @@ func (s *Server) pageStep(allow auth.Step, h http.HandlerFunc) http.HandlerFunc 
 			s.error(w, r, err)
 			return
 		}
-		switch step := s.auth.Pending(id); {
-		case step == auth.StepNone || step == allow:
-			h(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
-		case step == auth.StepSecondFactor:
-			seeOther(w, "/login/second-factor?rd="+rd)
-		default:
-			seeOther(w, "/security?enrol=1")
+		if step := s.auth.Pending(id); step != auth.StepNone && step != allow {
+			seeOther(w, stepPage(step, r.URL.RequestURI()))
+			return
 		}
+		h(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
 	}
 }
 

@@ -48,7 +48,8 @@ var helpPages = map[string]struct{ template, title string }{
 }
 
 // handleHelp serves the help articles. They are readable signed out too;
-// when a session is live the sidebar is shown.
+// when a fully signed-in session is live the sidebar is shown (render
+// drops the identity of a session that still owes a step).
 func (s *Server) handleHelp(w http.ResponseWriter, r *http.Request) {
 	page := helpPages[r.URL.Path]
 	var id *auth.Identity

@@ -66,11 +66,10 @@ func (s *Server) handleSignOutEverywhereSubmit(w http.ResponseWriter, r *http.Re
 
 // finishPageEvent answers a form that ended sessions: on to next, or, when
 // the person's own session ended, to the login page with the browser's data
-// for this site cleared.
+// for this site cleared (by applyOutcome).
 func (s *Server) finishPageEvent(w http.ResponseWriter, out *auth.Outcome, id *auth.Identity, next, reason string) {
 	s.applyOutcome(w, out, id.Session)
 	if out.CurrentEnded {
-		w.Header().Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
 		seeOther(w, loggedOutPage+"&reason="+reason)
 		return
 	}

@@ -103,7 +103,7 @@ func (s *Server) handleAdminUserActionSubmit(w http.ResponseWriter, r *http.Requ
 		return
 	}
 	if target == id.User.ID { // an admin acting on themselves is signed out
-		s.clearSessionCookie(w)
+		s.forgetSession(w)
 		seeOther(w, "/login?loggedOut=1&reason=admin")
 		return
 	}
@@ -143,7 +143,7 @@ func (s *Server) handleAdminSessionEndSubmit(w http.ResponseWriter, r *http.Requ
 		return
 	}
 	if target == id.Session.ID {
-		s.clearSessionCookie(w)
+		s.forgetSession(w)
 		seeOther(w, "/login?loggedOut=1&reason=admin")
 		return
 	}

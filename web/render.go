@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/lacop/lacop"
@@ -64,7 +65,13 @@ func parsePages(funcs template.FuncMap) (map[string]*template.Template, error) {
 }
 
 // render writes a page. Every page may show session state, so none is cached.
+// Only a fully signed-in session is shown as one (the menu, the account's
+// name and email): a session that still owes a step has proved at most a
+// password, and sees every page as someone signed out would.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, data pageData) {
+	if data.Identity != nil && s.auth.Pending(data.Identity) != auth.StepNone {
+		data.Identity = nil
+	}
 	t, ok := s.pages[page]
 	if !ok {
 		s.logger.Error("no such template", "page", page)
@@ -147,11 +154,16 @@ func (s *Server) rootFile(name, contentType string) http.HandlerFunc {
 }
 
 // staticHandler serves the embedded CSS, script and icons. They hold no
-// session state, so they may be cached.
+// session state, so they may be cached. Only files are served: a directory
+// (/static/ itself too) is 404, never a listing or a redirect to one.
 func (s *Server) staticHandler() http.Handler {
-	files := http.FileServerFS(staticFS)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := "static/" + strings.TrimPrefix(r.URL.Path, "/static/")
+		if info, err := fs.Stat(staticFS, name); !fs.ValidPath(name) || err != nil || info.IsDir() {
+			s.error(w, r, errNotFound)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
-		files.ServeHTTP(w, r)
+		http.ServeFileFS(w, r, staticFS, name)
 	})
 }

@@ -56,6 +56,9 @@ type Server struct {
 
 	// guesses throttles addresses that keep sending unknown session cookies.
 	guesses *guessLimiter
+	// cookies remembers the session cookies seen live, so the throttle
+	// never refuses them.
+	cookies *cookieMemory
 
 	cookieName string
 	// loginURL is where forward-auth sends a browser that must sign in;
@@ -73,6 +76,7 @@ func NewServer(cfg Config, a *auth.Service, redirects *redirect.Policy, ready fu
 		cookieName: "__Host-lacop_session",
 		heartbeat:  15 * time.Second,
 		guesses:    newGuessLimiter(max(1, cfg.MaxUnknownCookies), time.Minute, a.Now),
+		cookies:    newCookieMemory(a.Now),
 		closing:    make(chan struct{}),
 	}
 	if cfg.CookieDomain != "" {
