@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lacop/lacop/access"
+	"github.com/lacop/lacop/config"
 	"github.com/lacop/lacop/redirect"
 	"github.com/lacop/lacop/web"
 )
@@ -24,18 +25,54 @@ func (m *Main) serveCommand() *cobra.Command {
 		Short: "Run the portal",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := m.Open(cmd); err != nil {
+			if err := m.Configure(cmd); err != nil {
+				return err
+			}
+			// Bind before anything is written: a start that fails here (the
+			// port is taken, by another lacop perhaps) must leave alone
+			// what a running instance depends on, its setup link first.
+			ln, err := m.listen()
+			if err != nil {
+				return err
+			}
+			defer ln.Close()
+			if err := m.OpenService(cmd.Context()); err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return m.Run(ctx)
+			return m.Run(ctx, ln)
 		},
 	}
 }
 
-// Run serves the portal until ctx is cancelled, then shuts down gracefully.
-func (m *Main) Run(ctx context.Context) error {
+// listen binds the configured address. When public_url follows listen, it
+// follows the address bound: port 0 becomes the port the system chose.
+func (m *Main) listen() (net.Listener, error) {
+	addr := m.Config.Listen
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("cannot listen on %s: address already in use (is another lacop running? choose another address with --listen)", addr)
+		}
+		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	tls := m.Config.TLS()
+	if u, wildcard := config.ListenURL(addr, tls); m.Config.PublicURL == u {
+		host, _, _ := net.SplitHostPort(addr)
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		m.Config.PublicURL, _ = config.ListenURL(net.JoinHostPort(host, port), tls)
+		if wildcard {
+			m.Logger.Info("listening on every interface; links use " + m.Config.PublicURL +
+				", which works on this machine only: set public_url (--public-url) to the address other machines use")
+		}
+	}
+	return ln, nil
+}
+
+// Run serves the portal on ln until ctx is cancelled, then shuts down
+// gracefully.
+func (m *Main) Run(ctx context.Context, ln net.Listener) error {
 	publicURL, err := url.Parse(m.Config.PublicURL)
 	if err != nil {
 		return fmt.Errorf("public_url: %w", err)
@@ -73,7 +110,8 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	go func() {
-		if err := m.backend.relay.Run(ctx); err != nil {
+		// Ending because serving ends is no failure.
+		if err := m.backend.relay.Run(ctx); err != nil && ctx.Err() == nil {
 			m.Logger.Error("session event relay stopped", "err", err)
 		}
 	}()
@@ -89,10 +127,6 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 
-	ln, err := net.Listen("tcp", m.Config.Listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	// Tests and scripts read the actual address from this line.
 	fmt.Fprintf(m.Stdout, "lacop: listening on http://%s (public URL %s)\n", ln.Addr(), m.Config.PublicURL)
 
