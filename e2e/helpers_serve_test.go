@@ -20,7 +20,13 @@ var anyListenLine = regexp.MustCompile(`listening on (https?://[^ ]+)`)
 // It is stopped when the test ends.
 func startServe(t *testing.T, env []string, args ...string) *portal {
 	t.Helper()
-	p := &portal{t: t, DataDir: filepath.Join(t.TempDir(), "data"), out: &lockedBuffer{}}
+	return startServeIn(t, filepath.Join(t.TempDir(), "data"), env, args...)
+}
+
+// startServeIn is startServe on the data directory dataDir.
+func startServeIn(t *testing.T, dataDir string, env []string, args ...string) *portal {
+	t.Helper()
+	p := &portal{t: t, DataDir: dataDir, out: &lockedBuffer{}}
 	p.cmd = exec.Command(binary, append([]string{"serve", "--data", p.DataDir}, args...)...)
 	p.cmd.Env = cleanEnv()
 	for _, kv := range env {

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lacop/lacop/access"
-	"github.com/lacop/lacop/config"
 	"github.com/lacop/lacop/redirect"
 	"github.com/lacop/lacop/web"
 )
@@ -44,30 +43,6 @@ func (m *Main) serveCommand() *cobra.Command {
 			return m.Run(ctx, ln)
 		},
 	}
-}
-
-// listen binds the configured address. When public_url follows listen, it
-// follows the address bound: port 0 becomes the port the system chose.
-func (m *Main) listen() (net.Listener, error) {
-	addr := m.Config.Listen
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("cannot listen on %s: address already in use (is another lacop running? choose another address with --listen)", addr)
-		}
-		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
-	}
-	tls := m.Config.TLS()
-	if u, wildcard := config.ListenURL(addr, tls); m.Config.PublicURL == u {
-		host, _, _ := net.SplitHostPort(addr)
-		_, port, _ := net.SplitHostPort(ln.Addr().String())
-		m.Config.PublicURL, _ = config.ListenURL(net.JoinHostPort(host, port), tls)
-		if wildcard {
-			m.Logger.Info("listening on every interface; links use " + m.Config.PublicURL +
-				", which works on this machine only: set public_url (--public-url) to the address other machines use")
-		}
-	}
-	return ln, nil
 }
 
 // Run serves the portal on ln until ctx is cancelled, then shuts down
@@ -101,6 +76,11 @@ func (m *Main) Run(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 
+	tlsConf, err := m.tlsConfig()
+	if err != nil {
+		return err
+	}
+
 	token, err := m.Auth.PrepareSetup(ctx)
 	if err != nil {
 		return err
@@ -127,8 +107,12 @@ func (m *Main) Run(ctx context.Context, ln net.Listener) error {
 		}
 	}
 
+	scheme := "http"
+	if tlsConf != nil {
+		scheme = "https"
+	}
 	// Tests and scripts read the actual address from this line.
-	fmt.Fprintf(m.Stdout, "lacop: listening on http://%s (public URL %s)\n", ln.Addr(), m.Config.PublicURL)
+	fmt.Fprintf(m.Stdout, "lacop: listening on %s://%s (public URL %s)\n", scheme, ln.Addr(), m.Config.PublicURL)
 
 	hs := &http.Server{
 		Handler:           srv,
@@ -136,6 +120,7 @@ func (m *Main) Run(ctx context.Context, ln net.Listener) error {
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
+		TLSConfig:         tlsConf,
 	}
 	hs.RegisterOnShutdown(srv.Close)
 	go m.sweep(ctx)
@@ -143,7 +128,13 @@ func (m *Main) Run(ctx context.Context, ln net.Listener) error {
 	go m.Spool.Run(ctx)
 
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if tlsConf != nil {
+			errc <- hs.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
