@@ -10,13 +10,21 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lacop/lacop/auth"
 	"github.com/lacop/lacop/config"
+	"github.com/lacop/lacop/connlimit"
+	"github.com/lacop/lacop/fdlimit"
 	"github.com/lacop/lacop/tlscert"
 )
 
-// listen binds the configured address. When public_url follows listen, it
-// follows the address bound: port 0 becomes the port the system chose.
-func (m *Main) listen() (net.Listener, error) {
+// listen binds the configured address, within the connection caps. When
+// public_url follows listen, it follows the address bound: port 0 becomes
+// the port the system chose.
+func (m *Main) listen() (*connlimit.Listener, error) {
+	files, err := fdlimit.Raise()
+	if err != nil {
+		m.Logger.Warn("open file limit not raised", "err", err)
+	}
 	addr := m.Config.Listen
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -25,6 +33,7 @@ func (m *Main) listen() (net.Listener, error) {
 		}
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
+	lim := m.limitConnections(ln, files)
 	tls := m.Config.TLS()
 	if u, wildcard := config.ListenURL(addr, tls); m.Config.PublicURL == u {
 		host, _, _ := net.SplitHostPort(addr)
@@ -35,7 +44,42 @@ func (m *Main) listen() (net.Listener, error) {
 				", which works on this machine only: set public_url (--public-url) to the address other machines use")
 		}
 	}
-	return ln, nil
+	return lim, nil
+}
+
+// limitConnections caps ln's connections as configured, or as the open
+// file limit files (0: unknown) allows. A trusted proxy has no per-address
+// cap: all of its clients arrive from its address, and it is the proxy's
+// to limit them. Other clients count by auth.AddressKey, an IPv6 one by
+// its /64, as the sign-in limits count them.
+func (m *Main) limitConnections(ln net.Listener, files uint64) *connlimit.Listener {
+	s := m.Config.Server
+	total, lowered := connlimit.MaxFor(s.MaxConnections, files)
+	if lowered {
+		m.Logger.Warn("server.max_connections lowered to what the open file limit leaves for connections",
+			"configured", s.MaxConnections, "max_connections", total, "files", files)
+	}
+	perIP := s.MaxConnectionsPerIP
+	if perIP == 0 {
+		perIP = connlimit.DefaultPerClient(total)
+	}
+	perIP = min(perIP, total)
+	trusted := s.TrustedProxies
+	client := func(addr net.Addr) (string, bool) {
+		a, ok := addr.(*net.TCPAddr)
+		if !ok {
+			return addr.String(), true
+		}
+		ip := a.AddrPort().Addr().Unmap()
+		for _, p := range trusted {
+			if p.Contains(ip) {
+				return ip.String(), false
+			}
+		}
+		return auth.AddressKey(ip.String()), true
+	}
+	m.Logger.Info("open file limit", "files", files, "max_connections", total, "max_connections_per_ip", perIP)
+	return connlimit.New(ln, connlimit.Config{Max: total, MaxPerClient: perIP, Client: client, Logger: m.Logger})
 }
 
 // tlsConfig returns the certificate lacop serves HTTPS with, or nil when it

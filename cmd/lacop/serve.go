@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os/signal"
@@ -14,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lacop/lacop/access"
+	"github.com/lacop/lacop/connlimit"
 	"github.com/lacop/lacop/redirect"
 	"github.com/lacop/lacop/web"
 )
@@ -47,7 +47,7 @@ func (m *Main) serveCommand() *cobra.Command {
 
 // Run serves the portal on ln until ctx is cancelled, then shuts down
 // gracefully.
-func (m *Main) Run(ctx context.Context, ln net.Listener) error {
+func (m *Main) Run(ctx context.Context, ln *connlimit.Listener) error {
 	publicURL, err := url.Parse(m.Config.PublicURL)
 	if err != nil {
 		return fmt.Errorf("public_url: %w", err)
@@ -121,6 +121,7 @@ func (m *Main) Run(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		TLSConfig:         tlsConf,
+		ConnState:         ln.ConnState,
 	}
 	hs.RegisterOnShutdown(srv.Close)
 	go m.sweep(ctx)
