@@ -161,15 +161,15 @@ func (m *Main) Run(ctx context.Context, ln *connlimit.Listener) error {
 func (m *Main) sweep(ctx context.Context) {
 	every(ctx, time.Minute, func() {
 		if n, err := m.Auth.Sweep(ctx); err != nil {
-			m.Logger.Warn("sweep expired sessions", "err", err)
+			m.warnUnlessEnded(ctx, "sweep expired sessions", err)
 		} else if n > 0 {
 			m.Logger.Debug("swept expired sessions", "count", n)
 		}
 		if err := m.Auth.PruneRegulation(ctx); err != nil {
-			m.Logger.Warn("prune regulation", "err", err)
+			m.warnUnlessEnded(ctx, "prune regulation", err)
 		}
 		if err := m.Auth.PruneTokens(ctx); err != nil {
-			m.Logger.Warn("prune tokens", "err", err)
+			m.warnUnlessEnded(ctx, "prune tokens", err)
 		}
 	})
 }
@@ -179,9 +179,17 @@ func (m *Main) sweep(ctx context.Context) {
 func (m *Main) reloadKeys(ctx context.Context) {
 	every(ctx, time.Second, func() {
 		if err := m.Auth.LoadKeys(ctx); err != nil {
-			m.Logger.Warn("reload signing keys", "err", err)
+			m.warnUnlessEnded(ctx, "reload signing keys", err)
 		}
 	})
+}
+
+// warnUnlessEnded logs err, unless it came from ctx ending: a task cut
+// short at shutdown has not failed.
+func (m *Main) warnUnlessEnded(ctx context.Context, msg string, err error) {
+	if ctx.Err() == nil {
+		m.Logger.Warn(msg, "err", err)
+	}
 }
 
 // every runs fn every d until ctx ends.
