@@ -34,11 +34,11 @@ func (m *Main) listen() (*connlimit.Listener, error) {
 		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	lim := m.limitConnections(ln, files)
-	tls := m.Config.TLS()
-	if u, wildcard := config.ListenURL(addr, tls); m.Config.PublicURL == u {
+	https := m.Config.TLS()
+	if u, wildcard := config.ListenURL(addr, https); m.Config.PublicURL == u {
 		host, _, _ := net.SplitHostPort(addr)
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
-		m.Config.PublicURL, _ = config.ListenURL(net.JoinHostPort(host, port), tls)
+		m.Config.PublicURL, _ = config.ListenURL(net.JoinHostPort(host, port), https)
 		if wildcard {
 			m.Logger.Info("listening on every interface; links use " + m.Config.PublicURL +
 				", which works on this machine only: set public_url (--public-url) to the address other machines use")
