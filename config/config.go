@@ -102,9 +102,31 @@ type Regulation struct {
 // Server holds settings of the HTTP server itself.
 type Server struct {
 	// TrustedProxies are the networks whose X-Forwarded-For is believed. A
-	// bare IP in the config becomes a single-address prefix.
+	// bare IP in the config becomes a single-address prefix. They have no
+	// per-address connection cap: every client of a proxy arrives from it.
 	TrustedProxies []netip.Prefix `yaml:"trusted_proxies"`
 	ShutdownGrace  time.Duration  `yaml:"shutdown_grace"`
+	// MaxConnections caps the open client connections, so that idle ones
+	// cannot use up the process's file descriptors and lock new clients
+	// out; 0 derives it from the descriptor limit at start.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionsPerIP caps the connections of one client address (an
+	// IPv6 client by its /64), so that one client cannot take every slot;
+	// 0 derives it from MaxConnections.
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
+	// TLSCert and TLSKey are PEM files (both or neither): lacop then
+	// serves HTTPS itself, without a reverse proxy in front.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// TLSSelfSigned makes lacop serve HTTPS with a certificate it makes
+	// itself for public_url's host and keeps in data_dir: a trial over a
+	// LAN in one command, once the browser is told to trust it.
+	TLSSelfSigned bool `yaml:"tls_self_signed"`
+}
+
+// TLS reports whether lacop serves HTTPS itself.
+func (c *Config) TLS() bool {
+	return c.Server.TLSCert != "" || c.Server.TLSKey != "" || c.Server.TLSSelfSigned
 }
 
 // Auth holds sign-in policy.

@@ -77,7 +77,8 @@ func TestKeys(t *testing.T) {
 		"tokens.access_ttl", "tokens.refresh_ttl", "tokens.reuse_grace",
 		"regulation.max_failures", "regulation.max_failures_per_ip", "regulation.window", "regulation.ban",
 		"regulation.max_unknown_cookies",
-		"server.trusted_proxies", "server.shutdown_grace",
+		"server.trusted_proxies", "server.shutdown_grace", "server.max_connections", "server.max_connections_per_ip",
+		"server.tls_cert", "server.tls_key", "server.tls_self_signed",
 		"auth.require_second_factor",
 		"access_control.default_policy", "access_control.rules",
 		"log.level", "log.format",
@@ -129,6 +130,9 @@ regulation:
 server:
   trusted_proxies: [10.0.0.0/8, 192.168.1.1, "::1"]
   shutdown_grace: 30s
+  max_connections: 5000
+  max_connections_per_ip: 50
+  tls_self_signed: true
 auth:
   require_second_factor: true
 access_control:
@@ -157,7 +161,8 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 		Tokens:     Tokens{AccessTTL: 5 * time.Minute, RefreshTTL: 24 * time.Hour, ReuseGrace: 10 * time.Second},
 		Regulation: Regulation{MaxFailures: 3, MaxFailuresPerIP: 7, Window: 5 * time.Minute, Ban: time.Hour, MaxUnknownCookies: 50},
 		Server: Server{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"),
-			netip.MustParsePrefix("192.168.1.1/32"), netip.MustParsePrefix("::1/128")}, ShutdownGrace: 30 * time.Second},
+			netip.MustParsePrefix("192.168.1.1/32"), netip.MustParsePrefix("::1/128")}, ShutdownGrace: 30 * time.Second,
+			MaxConnections: 5000, MaxConnectionsPerIP: 50, TLSSelfSigned: true},
 		Auth: Auth{RequireSecondFactor: true},
 		AccessControl: AccessControl{DefaultPolicy: "deny", Rules: []Rule{
 			{Domain: "*.example.com", Policy: "two_factor", Groups: []string{"admins"}, Resources: []string{"/admin"}},
@@ -175,7 +180,7 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 }
 
 func TestLoadPrecedence(t *testing.T) {
-	const file = "listen: 10.0.0.1:1\ndata_dir: /file\nsession:\n  lifetime: 2h\n"
+	const file = "listen: 127.0.0.2:1\ndata_dir: /file\nsession:\n  lifetime: 2h\n"
 	tests := []struct {
 		name    string
 		file    string
@@ -185,18 +190,30 @@ func TestLoadPrecedence(t *testing.T) {
 	}{
 		{"defaults", "", nil, nil, func(*Config) {}},
 		{"file overrides default", file, nil, nil, func(c *Config) {
-			c.Listen, c.DataDir, c.Session.Lifetime = "10.0.0.1:1", "/file", 2*time.Hour
+			c.Listen, c.PublicURL, c.DataDir, c.Session.Lifetime = "127.0.0.2:1", "http://127.0.0.2:1", "/file", 2*time.Hour
 		}},
 		{"env overrides file", file, []string{"LACOP_DATA_DIR=/env", "LACOP_SESSION_LIFETIME=3h"}, nil, func(c *Config) {
-			c.Listen, c.DataDir, c.Session.Lifetime = "10.0.0.1:1", "/env", 3*time.Hour
+			c.Listen, c.PublicURL, c.DataDir, c.Session.Lifetime = "127.0.0.2:1", "http://127.0.0.2:1", "/env", 3*time.Hour
 		}},
 		{"flags override env", file, []string{"LACOP_DATA_DIR=/env", "LACOP_SESSION_LIFETIME=3h"},
 			map[string]string{"data_dir": "/flag", "storage.driver": "postgres", "storage.postgres_url": "postgres://db/x"},
 			func(c *Config) {
-				c.Listen, c.DataDir, c.Session.Lifetime = "10.0.0.1:1", "/flag", 3*time.Hour
+				c.Listen, c.PublicURL, c.DataDir, c.Session.Lifetime = "127.0.0.2:1", "http://127.0.0.2:1", "/flag", 3*time.Hour
 				c.Storage = Storage{Driver: "postgres", PostgresURL: "postgres://db/x", RedisPrefix: "lacop:"}
 			}},
-		{"last env entry wins", "", []string{"LACOP_LISTEN=:1", "LACOP_LISTEN=:2"}, nil, func(c *Config) { c.Listen = ":2" }},
+		{"last env entry wins", "", []string{"LACOP_LISTEN=:1", "LACOP_LISTEN=:2"}, nil, func(c *Config) {
+			c.Listen, c.PublicURL = ":2", "http://127.0.0.1:2"
+		}},
+		{"public_url set is kept", "listen: 127.0.0.2:1\npublic_url: https://auth.example.com\n", nil, nil, func(c *Config) {
+			c.Listen, c.PublicURL = "127.0.0.2:1", "https://auth.example.com"
+		}},
+		{"public_url from env is kept", "listen: 127.0.0.2:1\n", []string{"LACOP_PUBLIC_URL=http://localhost:9"}, nil, func(c *Config) {
+			c.Listen, c.PublicURL = "127.0.0.2:1", "http://localhost:9"
+		}},
+		{"public_url follows listen with TLS", "", nil, map[string]string{"listen": "0.0.0.0:9443", "server.tls_self_signed": "true"},
+			func(c *Config) {
+				c.Listen, c.PublicURL, c.Server.TLSSelfSigned = "0.0.0.0:9443", "https://127.0.0.1:9443", true
+			}},
 		{"null in file keeps default", "listen: ~\nstorage:\n", nil, nil, func(*Config) {}},
 	}
 	for _, tt := range tests {

@@ -130,6 +130,7 @@ func TestBools(t *testing.T) {
 func TestEveryKeyHasAnEnvVar(t *testing.T) {
 	// Setting each key from the environment must be accepted, which also
 	// proves the name table covers every key.
+	cert, key := writeKeyPair(t, t.TempDir())
 	values := map[string]string{
 		"listen":                         ":1",
 		"public_url":                     "https://auth.example.com",
@@ -154,6 +155,11 @@ func TestEveryKeyHasAnEnvVar(t *testing.T) {
 		"regulation.ban":                 "1s",
 		"server.trusted_proxies":         "::1",
 		"server.shutdown_grace":          "1s",
+		"server.max_connections":         "100",
+		"server.max_connections_per_ip":  "10",
+		"server.tls_cert":                cert,
+		"server.tls_key":                 key,
+		"server.tls_self_signed":         "0",
 		"auth.require_second_factor":     "1",
 		"access_control.default_policy":  "two_factor",
 		"access_control.rules":           "[]",

@@ -75,6 +75,10 @@ func Load(src Source) (Config, []string, error) {
 	d.flags(src.Flags, table, v)
 	record(d)
 
+	if origins["public_url"] == "" {
+		cfg.followListen()
+	}
+
 	for _, p := range cfg.problems() {
 		if fe, ok := attribute(p, origins, failed); ok {
 			errs = append(errs, fe)

@@ -66,6 +66,7 @@ func (c *Config) problems() []problem {
 	if msg != "" {
 		ck.add("public_url", "%q: %s", c.PublicURL, msg)
 	}
+	c.checkScheme(&ck, public)
 	if strings.TrimSpace(c.DataDir) == "" {
 		ck.add("data_dir", "must not be empty")
 	}
@@ -95,6 +96,7 @@ func (c *Config) problems() []problem {
 			ck.add(fmt.Sprintf("server.trusted_proxies[%d]", i), "not a valid CIDR")
 		}
 	}
+	c.Server.checkServer(&ck)
 	policies := []string{PolicyBypass, PolicyOneFactor, PolicyTwoFactor, PolicyDeny}
 	ck.oneOf("access_control.default_policy", c.AccessControl.DefaultPolicy, policies...)
 	for i, r := range c.AccessControl.Rules {

@@ -34,6 +34,9 @@ func scaleOutConfigs(t *testing.T) map[string]func(t *testing.T) string {
 // secret.key they share (it seals signing keys and TOTP secrets).
 func startInstances(t *testing.T, n int, configYAML string) []*portal {
 	t.Helper()
+	// One deployment has one public URL, its load balancer's, whatever
+	// ports the instances listen on: tokens name it as issuer and audience.
+	configYAML = "public_url: http://127.0.0.1:9440\n" + configYAML
 	first := startPortal(t, configYAML)
 	list := []*portal{first}
 	key, err := os.ReadFile(filepath.Join(first.DataDir, "secret.key"))

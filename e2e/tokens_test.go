@@ -148,7 +148,8 @@ func TestJWKS(t *testing.T) {
 	verifyEdDSA(t, pair.access, keys)
 
 	p.stop()
-	p.cmd = exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0"}, p.dataArgs()...)...)
+	// On the same address: tokens name the portal's URL, which follows it.
+	p.cmd = exec.Command(binary, append([]string{"serve", "--listen", strings.TrimPrefix(p.URL, "http://")}, p.dataArgs()...)...)
 	p.cmd.Env = cleanEnv()
 	q := restart(t, p)
 	if again := q.jwks(); len(again) != 1 || again[0].Kid != k.Kid || again[0].X != k.X {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -59,6 +60,8 @@ type flagValues struct {
 	configFile string
 	values     map[string]*string // config key -> flag value
 	names      map[string]string  // config key -> flag name
+	// tlsSelfSigned is server.tls_self_signed.
+	tlsSelfSigned *bool
 }
 
 // NewMain returns a Main wired to the process's standard streams.
@@ -81,7 +84,7 @@ func (m *Main) Command() *cobra.Command {
 	for _, f := range []struct{ key, name, usage string }{
 		{"listen", "listen", "address to listen on (default 127.0.0.1:9440)"},
 		{"data_dir", "data", "data directory: SQLite file and keys (default ./lacop-data)"},
-		{"public_url", "public-url", "URL people use to reach the portal (default http://127.0.0.1:9440)"},
+		{"public_url", "public-url", "URL people use to reach the portal (default: follows --listen)"},
 		{"storage.driver", "storage-driver", "sqlite or postgres (default sqlite)"},
 		{"storage.postgres_url", "postgres-url", "PostgreSQL URL when storage.driver is postgres"},
 		{"storage.redis_url", "redis-url", "Redis URL for sessions, denylist and notifications"},
@@ -89,6 +92,8 @@ func (m *Main) Command() *cobra.Command {
 		m.flags.values[f.key] = pf.String(f.name, "", f.usage)
 		m.flags.names[f.key] = f.name
 	}
+	// A switch, so a bare --tls-self-signed turns it on.
+	m.flags.tlsSelfSigned = pf.Bool("tls-self-signed", false, "serve HTTPS with a self-signed certificate kept in the data directory")
 	root.AddCommand(m.serveCommand(), m.userCommand(), m.sessionCommand(), m.auditCommand(), m.configCommand(), m.keysCommand())
 	return root
 }
@@ -115,6 +120,9 @@ func (m *Main) ParseFlags(cmd *cobra.Command) ([]string, error) {
 			src.Flags[key] = *v
 		}
 	}
+	if cmd.Flags().Changed("tls-self-signed") {
+		src.Flags["server.tls_self_signed"] = strconv.FormatBool(*m.flags.tlsSelfSigned)
+	}
 	cfg, warnings, err := config.Load(src)
 	if err != nil {
 		return warnings, fmt.Errorf("invalid configuration:\n%w", err)
@@ -125,6 +133,15 @@ func (m *Main) ParseFlags(cmd *cobra.Command) ([]string, error) {
 
 // Open loads the configuration and opens the store and the service.
 func (m *Main) Open(cmd *cobra.Command) error {
+	if err := m.Configure(cmd); err != nil {
+		return err
+	}
+	return m.OpenService(cmd.Context())
+}
+
+// Configure loads the configuration and makes the logger; it touches
+// nothing on disk.
+func (m *Main) Configure(cmd *cobra.Command) error {
 	warnings, err := m.ParseFlags(cmd)
 	if err != nil {
 		return err
@@ -133,6 +150,12 @@ func (m *Main) Open(cmd *cobra.Command) error {
 	for _, w := range warnings {
 		m.Logger.Warn("config", "warning", w)
 	}
+	return nil
+}
+
+// OpenService opens the data directory, the stores and the service, as
+// Configure configured them.
+func (m *Main) OpenService(ctx context.Context) error {
 	if err := prepareDataDir(m.Config.DataDir); err != nil {
 		return err
 	}
@@ -144,7 +167,7 @@ func (m *Main) Open(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	m.backend, err = m.openBackend(cmd.Context())
+	m.backend, err = m.openBackend(ctx)
 	if err != nil {
 		return err
 	}
@@ -174,12 +197,12 @@ func (m *Main) Open(cmd *cobra.Command) error {
 	}, stores, password.NewHasher(password.DefaultParams(), 0), sealer, m.Logger)
 	// Every command that ends sessions signs nothing, but the keys must
 	// open with this data directory's secret.key: find out now.
-	if err := m.Auth.LoadKeys(cmd.Context()); err != nil {
+	if err := m.Auth.LoadKeys(ctx); err != nil {
 		return err
 	}
 	// Like a schema migration, on every open: addresses an older lacop
 	// stored un-normalised must be found by the first command run.
-	return m.Auth.NormalizeStoredEmails(cmd.Context())
+	return m.Auth.NormalizeStoredEmails(ctx)
 }
 
 // Close releases what Open opened.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os/signal"
@@ -14,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lacop/lacop/access"
+	"github.com/lacop/lacop/connlimit"
 	"github.com/lacop/lacop/redirect"
 	"github.com/lacop/lacop/web"
 )
@@ -24,18 +24,30 @@ func (m *Main) serveCommand() *cobra.Command {
 		Short: "Run the portal",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := m.Open(cmd); err != nil {
+			if err := m.Configure(cmd); err != nil {
+				return err
+			}
+			// Bind before anything is written: a start that fails here (the
+			// port is taken, by another lacop perhaps) must leave alone
+			// what a running instance depends on, its setup link first.
+			ln, err := m.listen()
+			if err != nil {
+				return err
+			}
+			defer ln.Close()
+			if err := m.OpenService(cmd.Context()); err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return m.Run(ctx)
+			return m.Run(ctx, ln)
 		},
 	}
 }
 
-// Run serves the portal until ctx is cancelled, then shuts down gracefully.
-func (m *Main) Run(ctx context.Context) error {
+// Run serves the portal on ln until ctx is cancelled, then shuts down
+// gracefully.
+func (m *Main) Run(ctx context.Context, ln *connlimit.Listener) error {
 	publicURL, err := url.Parse(m.Config.PublicURL)
 	if err != nil {
 		return fmt.Errorf("public_url: %w", err)
@@ -64,6 +76,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 
+	tlsConf, err := m.tlsConfig()
+	if err != nil {
+		return err
+	}
+
 	token, err := m.Auth.PrepareSetup(ctx)
 	if err != nil {
 		return err
@@ -73,7 +90,8 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	go func() {
-		if err := m.backend.relay.Run(ctx); err != nil {
+		// Ending because serving ends is no failure.
+		if err := m.backend.relay.Run(ctx); err != nil && ctx.Err() == nil {
 			m.Logger.Error("session event relay stopped", "err", err)
 		}
 	}()
@@ -89,12 +107,12 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 
-	ln, err := net.Listen("tcp", m.Config.Listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+	scheme := "http"
+	if tlsConf != nil {
+		scheme = "https"
 	}
 	// Tests and scripts read the actual address from this line.
-	fmt.Fprintf(m.Stdout, "lacop: listening on http://%s (public URL %s)\n", ln.Addr(), m.Config.PublicURL)
+	fmt.Fprintf(m.Stdout, "lacop: listening on %s://%s (public URL %s)\n", scheme, ln.Addr(), m.Config.PublicURL)
 
 	hs := &http.Server{
 		Handler:           srv,
@@ -102,6 +120,8 @@ func (m *Main) Run(ctx context.Context) error {
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
+		TLSConfig:         tlsConf,
+		ConnState:         ln.ConnState,
 	}
 	hs.RegisterOnShutdown(srv.Close)
 	go m.sweep(ctx)
@@ -109,7 +129,13 @@ func (m *Main) Run(ctx context.Context) error {
 	go m.Spool.Run(ctx)
 
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if tlsConf != nil {
+			errc <- hs.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -135,15 +161,15 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) sweep(ctx context.Context) {
 	every(ctx, time.Minute, func() {
 		if n, err := m.Auth.Sweep(ctx); err != nil {
-			m.Logger.Warn("sweep expired sessions", "err", err)
+			m.warnUnlessEnded(ctx, "sweep expired sessions", err)
 		} else if n > 0 {
 			m.Logger.Debug("swept expired sessions", "count", n)
 		}
 		if err := m.Auth.PruneRegulation(ctx); err != nil {
-			m.Logger.Warn("prune regulation", "err", err)
+			m.warnUnlessEnded(ctx, "prune regulation", err)
 		}
 		if err := m.Auth.PruneTokens(ctx); err != nil {
-			m.Logger.Warn("prune tokens", "err", err)
+			m.warnUnlessEnded(ctx, "prune tokens", err)
 		}
 	})
 }
@@ -153,9 +179,17 @@ func (m *Main) sweep(ctx context.Context) {
 func (m *Main) reloadKeys(ctx context.Context) {
 	every(ctx, time.Second, func() {
 		if err := m.Auth.LoadKeys(ctx); err != nil {
-			m.Logger.Warn("reload signing keys", "err", err)
+			m.warnUnlessEnded(ctx, "reload signing keys", err)
 		}
 	})
+}
+
+// warnUnlessEnded logs err, unless it came from ctx ending: a task cut
+// short at shutdown has not failed.
+func (m *Main) warnUnlessEnded(ctx context.Context, msg string, err error) {
+	if ctx.Err() == nil {
+		m.Logger.Warn(msg, "err", err)
+	}
 }
 
 // every runs fn every d until ctx ends.
