@@ -92,56 +92,17 @@ func startPortal(t *testing.T, configYAML string) *portal {
 // shares).
 func startPortalIn(t *testing.T, dataDir, configYAML string) *portal {
 	t.Helper()
-	dir := t.TempDir()
-	p := &portal{t: t, DataDir: dataDir, out: &lockedBuffer{}}
+	args := []string{"--listen", "127.0.0.1:0"}
+	var config string
 	if configYAML != "" {
-		p.config = filepath.Join(dir, "lacop.yaml")
-		if err := os.WriteFile(p.config, []byte(configYAML), 0o600); err != nil {
+		config = filepath.Join(t.TempDir(), "lacop.yaml")
+		if err := os.WriteFile(config, []byte(configYAML), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		args = append(args, "--config", config)
 	}
-	p.cmd = exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0"}, p.dataArgs()...)...)
-	p.cmd.Env = cleanEnv()
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Stderr = p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.stop)
-	leaks.output(t.Name()+" log", func() []byte { return []byte(p.out.String()) })
-
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sent := false
-		for sc.Scan() {
-			line := sc.Text()
-			p.out.Write([]byte(line + "\n"))
-			if m := listenLine.FindStringSubmatch(line); m != nil && !sent {
-				found <- m[1]
-				sent = true
-			}
-		}
-		if !sent {
-			close(found)
-		}
-	}()
-	select {
-	case u, ok := <-found:
-		if !ok {
-			t.Fatalf("lacop exited before listening:\n%s", p.out.String())
-		}
-		p.URL = u
-	case <-time.After(20 * time.Second):
-		t.Fatalf("lacop did not start listening:\n%s", p.out.String())
-	}
-	p.client = &http.Client{
-		Timeout:       10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	p := startServeIn(t, dataDir, nil, args...)
+	p.config = config
 	return p
 }
 
