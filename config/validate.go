@@ -150,7 +150,9 @@ func redisProblem(s string) string {
 			return fmt.Sprintf("%q: must name a socket path, like unix:///run/redis.sock", shown)
 		}
 	default:
-		return fmt.Sprintf("%q: must be a redis://, rediss:// or unix:// URL", shown)
+		// Not a Redis URL at all: which part is the host, or the password,
+		// cannot be known, so nothing of it is shown.
+		return "must be a redis://, rediss:// or unix:// URL"
 	}
 	return ""
 }
