@@ -20,6 +20,7 @@ func (p *portal) adminForm(secret, path string, form url.Values) *response {
 // filters the log by user, type and time, and downloads it as CSV with a
 // reported concern flagged.
 func TestAdminPages(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("boss@example.com", "--admin")
 	p.addUser("pat@example.com")

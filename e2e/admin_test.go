@@ -26,6 +26,7 @@ func (p *portal) adminList(secret, path, key string) []map[string]any {
 // TestAdminAPIForbidden: every admin endpoint refuses a signed-in
 // non-admin with 403 forbidden and an anonymous caller with 401.
 func TestAdminAPIForbidden(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("user@example.com")
 	secret := p.login("user@example.com")
@@ -58,6 +59,7 @@ func TestAdminAPIForbidden(t *testing.T) {
 // reads the audit log filtered by user and type; each action takes effect
 // on the affected user's very next request.
 func TestAdminAPI(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("admin@example.com", "--admin")
 	admin := p.login("admin@example.com")
@@ -168,6 +170,7 @@ func TestAdminAPI(t *testing.T) {
 // TestAdminEndsOwnSession: an admin ending their own session from the admin
 // API is signed out like any sign-out: the cookie is deleted.
 func TestAdminEndsOwnSession(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("admin@example.com", "--admin")
 	admin := p.login("admin@example.com")

@@ -32,6 +32,7 @@ func wantForwardRefused(t *testing.T, what string, res *response, code string) {
 // once the person gives the code in that session, the same refresh token
 // rotates again and the tokens work.
 func TestTokensOweTheSecondFactor(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	const email = "owe2fa@example.com"
 	p.addUser(email)
@@ -65,6 +66,7 @@ func TestTokensOweTheSecondFactor(t *testing.T) {
 // auth.require_second_factor (and restarts) are refused like the cookie of
 // their session, until the person enrols in that session.
 func TestTokensOweEnrolment(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	const email = "oweenrol@example.com"
 	p.addUser(email)

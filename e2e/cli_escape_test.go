@@ -11,6 +11,7 @@ import (
 // would shift the columns, bytes that are not UTF-8) as visible escapes,
 // and ordinary Unicode as it is.
 func TestAuditEscapesColumns(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("uma@example.com")
 	ua := "agent\tcsi\u009b2J rlo\u202eevil lri\u2066x ls\u2028y bad\xff é"
@@ -34,6 +35,7 @@ func TestAuditEscapesColumns(t *testing.T) {
 // controls or line separators is refused with a clear error, from the CLI
 // and from the admin API alike; ordinary names pass.
 func TestNameRefusesControls(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	for i, name := range []string{"Eve\u202eLIVE", "a\x1b[31mb", "a\u0085b", "a\u2067b", "a\u2029b", "a\tb"} {
 		out, err := p.cli(testPassword+"\n", "user", "add", "n"+string(rune('a'+i))+"@example.com", "--password-stdin", "--name", name)
@@ -57,6 +59,7 @@ func TestNameRefusesControls(t *testing.T) {
 // pages and lacop audit; it may have line breaks but no control or bidi
 // characters, and a refused note ends nothing.
 func TestConcernNoteRefusesControls(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("ned@example.com")
 	a, b := p.login("ned@example.com"), p.login("ned@example.com")

@@ -10,6 +10,7 @@ import (
 // folded, lower case, NFC), so the spellings of one address a keyboard or an
 // IME can produce make one account, and each of them signs in.
 func TestEmailPRECIS(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	const nfc = "Zo\u00eb@Ex\u00e4mple.com" // precomposed ë and ä
 	out, err := p.cli(testPassword+"\n", "user", "add", nfc, "--password-stdin")

@@ -15,6 +15,7 @@ import (
 // TestFirstAdminSetup: an empty portal prints a one-time link; it creates
 // the first admin once and then dies.
 func TestFirstAdminSetup(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	m := regexp.MustCompile(`/setup\?token=([A-Za-z0-9_%-]+)`).FindStringSubmatch(p.out.String())
 	if m == nil {
@@ -55,6 +56,7 @@ func TestFirstAdminSetup(t *testing.T) {
 // TestUserCommands: duplicates and weak passwords fail with one line; passwd
 // and disable end every session at once while serve runs.
 func TestUserCommands(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("max@example.com")
 
@@ -110,6 +112,7 @@ func TestUserCommands(t *testing.T) {
 
 // TestSessionCommands: session list and revoke act on the running portal.
 func TestSessionCommands(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("ned@example.com")
 	p.addUser("ola@example.com")
@@ -153,6 +156,7 @@ func TestSessionCommands(t *testing.T) {
 // TestAuditEvents: sign-ins, failures and sign-outs are recorded with time,
 // IP, user agent and public session id, and never a secret.
 func TestAuditEvents(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("pia@example.com")
 	ua := map[string]string{"User-Agent": "e2e-agent/1.0"}
@@ -230,6 +234,7 @@ func TestConfigErrors(t *testing.T) {
 // TestEnvAndFlagsApply: values from the environment reach the running
 // portal, and flags win over the environment.
 func TestEnvAndFlagsApply(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "session:\n  inactivity_timeout: 1h\n")
 	p.addUser("quinn@example.com")
 	p.stop()
@@ -249,6 +254,7 @@ func TestEnvAndFlagsApply(t *testing.T) {
 // TestDataDirNotOurs: a data dir holding a database that is not lacop's, or
 // a file where the data dir should be, is refused and left untouched.
 func TestDataDirNotOurs(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	os.Mkdir(data, 0o700)

@@ -21,6 +21,7 @@ func lacopCLI(t *testing.T, args ...string) (string, error) {
 // and suggests the command meant, at every level; a bare group still
 // prints its help.
 func TestCLIUnknownSubcommand(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		args []string
 		want []string
@@ -51,6 +52,7 @@ func TestCLIUnknownSubcommand(t *testing.T) {
 // TestCLIGroupList: --group takes a comma-separated list as well as
 // repeats, trims spaces, and refuses an empty name.
 func TestCLIGroupList(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("gus@example.com", "--group", "dev, ops", "--group", "admins")
 	u, _ := p.me(p.login("gus@example.com"))
@@ -78,6 +80,7 @@ func sorted(s []string) []string {
 // TestCLIAuditSinceAndType: --since takes days as well as Go durations, and
 // an unknown --type is an error that lists the known ones.
 func TestCLIAuditSinceAndType(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("dia@example.com")
 	for _, since := range []string{"1d", "2d12h", "36h", "1d30m"} {

@@ -26,6 +26,7 @@ var deepLinks = []string{
 // Location, from the login page of a signed-in person, after the second
 // factor, and from sign-out.
 func TestDeepLinksSurviveSignIn(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, redirectConfig)
 	p.addUser("dee@example.com")
 	p.addUser("two@example.com")
@@ -75,6 +76,7 @@ func TestDeepLinksSurviveSignIn(t *testing.T) {
 // TestDeepLinkFromForwardAuth: the original URL forward-auth puts in the
 // login link comes back exactly after signing in.
 func TestDeepLinkFromForwardAuth(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, redirectConfig)
 	p.addUser("fwd@example.com")
 	const original = "https://app.example.com/search?q=two%20words&path=a%2Fb"

@@ -16,6 +16,7 @@ const halfConfig = "public_url: https://auth.example.com\nredirect:\n  allowed_d
 // login page and the sign-in form, never to rd, whose app would only send
 // it back through forward-auth.
 func TestHalfSessionIsSentToItsStep(t *testing.T) {
+	t.Parallel()
 	const app = "https://app.example.com/reports?week=2"
 	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -64,6 +65,7 @@ func TestHalfSessionIsSentToItsStep(t *testing.T) {
 // account (email, name, the signed-in menu) only to a fully signed-in
 // session, never to one that has given only the password.
 func TestHalfSessionSeesNoIdentity(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("ida@example.com", "--name", "Ida Hidden", "--admin")
 	full := p.login("ida@example.com")

@@ -15,6 +15,7 @@ import (
 // public URL is https. Forward-auth answers, read only by the proxy, carry
 // nosniff and no-store.
 func TestSecurityHeadersEveryPage(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "public_url: https://auth.example.com\n")
 	p.addUser("ann@example.com")
 	p.addUser("boss@example.com", "--admin")
@@ -85,6 +86,7 @@ func wantPageHeaders(t *testing.T, what string, res *response, hsts bool) {
 // TestRequestLimits: a header block over the limit gets 431 and a body
 // over it 413, before anything reads further; nothing is signed in.
 func TestRequestLimits(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("ann@example.com")
 	huge := strings.Repeat("a", 80<<10)

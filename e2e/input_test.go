@@ -10,6 +10,7 @@ import (
 // TestBadInput: malformed JSON, oversized bodies, wrong methods and unknown
 // routes get clear errors, and none of them changes stored state.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("hal@example.com")
 	secret := p.login("hal@example.com")
@@ -74,6 +75,7 @@ func TestBadInput(t *testing.T) {
 // TestAnonymousGetsNoCookie: requests without a session never create one
 // and never receive Set-Cookie.
 func TestAnonymousGetsNoCookie(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	for _, path := range []string{"/", "/login", "/login?rd=/help", "/help", "/help/logout", "/logout", "/api/me",
 		"/healthz", "/readyz", "/static/style.css", "/nope", "/api/nope", "/setup?token=x"} {
@@ -91,6 +93,7 @@ func TestAnonymousGetsNoCookie(t *testing.T) {
 // cookies naming no session gets 429 for its cookies, while sign-in and
 // anonymous requests still work.
 func TestUnknownCookiesThrottled(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "regulation:\n  max_unknown_cookies: 5\n")
 	p.addUser("gus@example.com")
 	for i := 0; i < 5; i++ {

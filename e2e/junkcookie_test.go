@@ -40,6 +40,7 @@ func (p *portal) junk(ip string, n int) int {
 // address (a NAT, an office, a proxy) keeps every live session: pages, the
 // API, forward-auth and sign-out work, and so does signing in again.
 func TestJunkCookiesSpareLiveSessions(t *testing.T) {
+	t.Parallel()
 	const nat = "198.51.100.7"
 	p := startPortal(t, junkConfig)
 	p.addUser("vic@example.com")
@@ -109,6 +110,7 @@ func TestJunkCookiesSpareLiveSessions(t *testing.T) {
 // TestJunkCookiesCountByClient: the limit counts an IPv6 client by its
 // /64, and one address's flood never throttles another's unknown cookies.
 func TestJunkCookiesCountByClient(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, junkConfig)
 	for i := 0; i < 6; i++ {
 		ip := fmt.Sprintf("2001:db8:1:2::%x", i+1) // a new address in one /64 each time
@@ -128,6 +130,7 @@ func TestJunkCookiesCountByClient(t *testing.T) {
 // sent again by clients that kept them, are not counted as guesses: a
 // person signing out and in several times never bans their own address.
 func TestStaleCookiesAreNotGuesses(t *testing.T) {
+	t.Parallel()
 	const office = "192.0.2.44"
 	p := startPortal(t, junkConfig)
 	p.addUser("sal@example.com")

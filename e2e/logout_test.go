@@ -9,6 +9,7 @@ import (
 // TestSignOutEndsOnlyThatDevice signs in on two devices, signs one out, and
 // replays its cookie.
 func TestSignOutEndsOnlyThatDevice(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("ada@example.com")
 	laptop, phone := p.login("ada@example.com"), p.login("ada@example.com")
@@ -75,6 +76,7 @@ func wantCookieFlags(t *testing.T, raw string, c *http.Cookie, domain string) {
 // TestCookieAttributes checks the session cookie as set and as deleted, for
 // host-only and for shared-domain configurations.
 func TestCookieAttributes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, config, cookie, domain string
 	}{
@@ -135,6 +137,7 @@ func TestCookieAttributes(t *testing.T) {
 // TestRememberMeCookie: a remember-me session survives a browser restart
 // until its absolute end, and only then.
 func TestRememberMeCookie(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "session:\n  remember_me_lifetime: 48h\n")
 	p.addUser("cy@example.com")
 	res := p.do(request{method: "POST", path: "/api/login",
@@ -148,6 +151,7 @@ func TestRememberMeCookie(t *testing.T) {
 // TestPlantedCookieNotAdopted: a secret chosen by an attacker and sent to the
 // login endpoint never becomes a session.
 func TestPlantedCookieNotAdopted(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("dan@example.com")
 	planted := strings.Repeat("A", 43)
@@ -180,6 +184,7 @@ func TestPlantedCookieNotAdopted(t *testing.T) {
 // TestSignOutWithoutSession: every sign-out form answers normally and clears
 // the cookie when there is no session or a dead one.
 func TestSignOutWithoutSession(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	dead := strings.Repeat("Z", 43)
 	for _, secret := range []string{"", dead, "garbage"} {
@@ -210,6 +215,7 @@ func TestSignOutWithoutSession(t *testing.T) {
 // TestGetLogoutNeverEndsSession: GET /logout shows a confirmation page with a
 // POST form and leaves the session alive; the form's POST ends it.
 func TestGetLogoutNeverEndsSession(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("eve@example.com")
 	secret := p.login("eve@example.com")
@@ -240,6 +246,7 @@ func TestGetLogoutNeverEndsSession(t *testing.T) {
 // TestCrossOriginRefused: a browser POST from another site gets 403 and
 // changes nothing.
 func TestCrossOriginRefused(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("fay@example.com")
 	secret := p.login("fay@example.com")

@@ -14,6 +14,7 @@ import (
 // TestDashboardSidebar: signed-in pages are no-store and end their sidebar
 // with a POST Sign out button.
 func TestDashboardSidebar(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("ida@example.com", "--name", "Ida")
 	secret := p.login("ida@example.com")
@@ -64,6 +65,7 @@ func TestDashboardSidebar(t *testing.T) {
 // TestLoginForm: the page works without JavaScript, fails with one vague
 // message, and shows why the person is there.
 func TestLoginForm(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("jo@example.com")
 	res := p.do(request{method: "GET", path: "/login?rd=/help&loggedOut=1"})
@@ -103,6 +105,7 @@ func TestLoginForm(t *testing.T) {
 // TestLoginFailuresLookAlike: an unknown email and a wrong password get the
 // same status and body.
 func TestLoginFailuresLookAlike(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("kim@example.com")
 	a := p.do(request{method: "POST", path: "/api/login", body: map[string]any{"email": "kim@example.com", "password": "wrong-password-1"}})
@@ -117,6 +120,7 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 
 // TestMe reports the user and the session.
 func TestMe(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("lu@example.com", "--name", "Lu", "--group", "dev", "--group", "ops")
 	secret := p.login("lu@example.com")
@@ -144,6 +148,7 @@ func TestMe(t *testing.T) {
 
 // TestHealth: /healthz and /readyz answer.
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	for _, path := range []string{"/healthz", "/readyz"} {
 		if res := p.do(request{method: "GET", path: path}); res.StatusCode != http.StatusOK {

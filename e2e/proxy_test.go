@@ -140,6 +140,7 @@ func TestCaddyForwardAuth(t *testing.T) {
 // auth-request the same but 401 where forward-auth redirects. No answer
 // sets a cookie or creates a session.
 func TestForwardAuthDecisions(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, proxyConfig)
 	p.addUser("ada@example.com", "--name", "Ada Lovelace", "--group", "admins", "--group", "dev")
 	p.addUser("bob@example.com", "--name", "Bob")
@@ -233,6 +234,7 @@ func TestForwardAuthDecisions(t *testing.T) {
 // or malformed gets 400 from both endpoints, never 200, even with a live
 // session and even for a browser navigation.
 func TestForwardAuthBadHeaders(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, proxyConfig)
 	p.addUser("ada@example.com")
 	cookie := cookieHeader(cookieName, p.login("ada@example.com"))
@@ -285,6 +287,7 @@ func TestForwardAuthBadHeaders(t *testing.T) {
 // when it is a safe target, and the new session is then let through; an
 // unsafe target falls back to /.
 func TestForwardAuthRedirectRoundTrip(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, proxyConfig)
 	p.addUser("ada@example.com")
 	const original = "https://app.example.com/docs/page?id=42&tab=history"
@@ -374,6 +377,7 @@ func TestForwardAuthRace(t *testing.T) {
 // carries the same name, Domain and Path (a deleting cookie without the
 // Domain would leave the real one in place).
 func TestCookieDomainForwardAuth(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, proxyConfig+sharedCookie)
 	p.addUser("ada@example.com", "--name", "Ada Lovelace")
 	const name, domain = "__Secure-lacop_session", "example.com"
@@ -453,6 +457,7 @@ func TestCookieDomainForwardAuth(t *testing.T) {
 // refused: a proxy asks about every request, and a log line each would
 // drown the log and cost more than the check.
 func TestForwardAuthQuiet(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, proxyConfig)
 	p.addUser("quiet@example.com")
 	cookie := cookieHeader(cookieName, p.login("quiet@example.com"))

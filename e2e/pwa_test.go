@@ -16,6 +16,7 @@ import (
 // service worker is served from the root (its scope is "/"), is never
 // cached stale, and only ever touches /static/ requests.
 func TestInstallable(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	res := p.do(request{method: "GET", path: "/manifest.webmanifest"})
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/manifest+json") {

@@ -56,6 +56,7 @@ var redirectTargets = []struct {
 // session: 303 to rd if safe, else /login), and through the targetURL of the
 // JSON sign-out.
 func TestRedirectTargets(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, redirectConfig)
 	for _, tt := range redirectTargets {
 		res := p.do(request{method: "GET", path: "/logout?rd=" + url.QueryEscape(tt.target)})
@@ -81,6 +82,7 @@ func TestRedirectTargets(t *testing.T) {
 // TestLoginRedirect: the JSON sign-in and the form send the person to the
 // safe target and nowhere else.
 func TestLoginRedirect(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, redirectConfig)
 	p.addUser("gil@example.com")
 	for _, tt := range []struct {

@@ -42,6 +42,7 @@ func (p *portal) codeFrom(half string, header map[string]string, body map[string
 // a recovery code, on the page as on the API. Someone without the
 // password learns nothing of it.
 func TestSecondFactorGuessesSurvivePassword(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, behindProxy+"regulation:\n  max_failures: 5\n  max_failures_per_ip: 20\n  window: 10m\n  ban: 10m\n")
 	const email = "guess@example.com"
 	p.addUser(email)
@@ -113,6 +114,7 @@ func TestSecondFactorGuessesSurvivePassword(t *testing.T) {
 // the second factor's; and second-factor failures do not count against the
 // password, nor password failures against the second factor.
 func TestRegulationCountsApart(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "regulation:\n  max_failures: 5\n  max_failures_per_ip: 1000\n  window: 10m\n  ban: 10m\n")
 	const email = "apart@example.com"
 	p.addUser(email)
@@ -151,6 +153,7 @@ func TestRegulationCountsApart(t *testing.T) {
 // hopping between addresses of one /64 does not dodge the address limit;
 // the next /64 is another client.
 func TestRegulationIPv6Prefix(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, behindProxy+"regulation:\n  max_failures: 100\n  max_failures_per_ip: 3\n  window: 10m\n  ban: 10m\n")
 	const email = "six@example.com"
 	p.addUser(email)
@@ -213,6 +216,7 @@ var confirmCases = []confirmCase{
 // is banned as well. Each wrong password is in the audit log, for the
 // administrator and in the person's own activity, naming the session.
 func TestPasswordConfirmThrottled(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "regulation:\n  max_failures: 3\n  max_failures_per_ip: 1000\n  window: 10m\n  ban: 10m\n")
 	p.addUser("boss@example.com", "--admin")
 	admin := p.login("boss@example.com")
@@ -292,6 +296,7 @@ func TestPasswordConfirmThrottled(t *testing.T) {
 // events say only that it was not an email. (max_failures 1 makes every
 // failure a ban, so the ban's log line is written too.)
 func TestLoginIdentifierNotRecorded(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "regulation:\n  max_failures: 1\n  max_failures_per_ip: 4\n  window: 10m\n  ban: 10m\n")
 	p.addUser("boss@example.com", "--admin")
 	admin := p.login("boss@example.com")
@@ -348,6 +353,7 @@ func TestLoginIdentifierNotRecorded(t *testing.T) {
 // TestThrottledEventNamesUser: a sign-in refused under a ban is recorded
 // with the account it was for, so lacop audit --user finds it.
 func TestThrottledEventNamesUser(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "regulation:\n  max_failures: 2\n  window: 10m\n  ban: 10m\n")
 	const email = "named@example.com"
 	p.addUser(email)

@@ -97,6 +97,7 @@ func TestRegulationBan(t *testing.T) {
 // up; past max_failures_per_ip that address is refused for every account,
 // the right password included.
 func TestRegulationPerIP(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "regulation:\n  max_failures: 100\n  max_failures_per_ip: 4\n  window: 1m\n  ban: 1m\n")
 	for i := 1; i <= 5; i++ {
 		p.addUser(fmt.Sprintf("ip%d@example.com", i))
@@ -126,6 +127,7 @@ func spoofHeaders(n int) map[string]string {
 // its cousins) is ignored: the recorded address is the peer's, and rotating
 // the header neither dodges the account ban nor the address ban.
 func TestForwardedForUntrusted(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "regulation:\n  max_failures: 3\n  max_failures_per_ip: 6\n  window: 1m\n  ban: 1m\n")
 	for _, u := range []string{"xff", "b", "c", "d", "e"} {
 		p.addUser(u + "@example.com")
@@ -189,6 +191,7 @@ func TestForwardedForUntrusted(t *testing.T) {
 // rightmost untrusted X-Forwarded-For entry; it is recorded, and address
 // bans apply to it and to no other address.
 func TestForwardedForTrusted(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "server:\n  trusted_proxies: [127.0.0.1/32]\nregulation:\n  max_failures: 100\n  max_failures_per_ip: 3\n  window: 1m\n  ban: 1m\n")
 	const email = "tru@example.com"
 	p.addUser(email)
@@ -254,6 +257,7 @@ func TestForwardedForTrusted(t *testing.T) {
 // TestRegulationSurvivesRestart: counts and bans live in the store, so a
 // restart neither lifts a ban nor forgets failures.
 func TestRegulationSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "regulation:\n  max_failures: 2\n  window: 10m\n  ban: 10m\n")
 	p.addUser("bnd@example.com")
 	p.addUser("cnt@example.com")
@@ -279,6 +283,7 @@ func TestRegulationSurvivesRestart(t *testing.T) {
 // are refused with 429. (Checking the ban before a queued password hash
 // and counting the failure only after it lets a burst through.)
 func TestRegulationConcurrentGuesses(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "regulation:\n  max_failures: 5\n  max_failures_per_ip: 1000\n  window: 1m\n  ban: 1m\n")
 	p.addUser("burst@example.com")
 	p.addUser("burst2@example.com")

@@ -69,6 +69,7 @@ func (p *portal) fwdStatus(secret string) int {
 // session ended on either is refused by the other on the very next request,
 // and the other's open event streams hear of it within a second.
 func TestScaleOutTwoInstances(t *testing.T) {
+	t.Parallel()
 	for name, config := range scaleOutConfigs(t) {
 		t.Run(name, func(t *testing.T) {
 			nodes := startInstances(t, 2, config(t))

@@ -20,6 +20,7 @@ import (
 // second factor and sign-out, the step-up rotates the secret to level 2,
 // and the same code cannot be used again.
 func TestTOTPEnrolAndSignIn(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	const email = "tot@example.com"
 	p.addUser(email)
@@ -209,6 +210,7 @@ func TestTOTPEnrolAndSignIn(t *testing.T) {
 // TestRecoveryCodes: a recovery code completes a half sign-in once, and is
 // accepted however the person types it (upper case, without the dash).
 func TestRecoveryCodes(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	const email = "rec@example.com"
 	p.addUser(email)
@@ -264,6 +266,7 @@ func TestRecoveryCodes(t *testing.T) {
 // 401 invalid_code, and each counts as a failed attempt: with
 // max_failures 3 the fourth attempt is throttled, even with the right code.
 func TestMalformedCodes(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "regulation:\n  max_failures: 3\n  window: 1m\n  ban: 1m\n")
 	groups := [][]string{{"", "abc", "12345"}, {"1234567", "12 34 56", "１２３４５６"}}
 	for i, codes := range groups {
@@ -324,6 +327,7 @@ func TestSecondFactorFailuresThrottle(t *testing.T) {
 // every other session (full and half), gives the current one a fresh
 // secret, and the next sign-in needs no second factor.
 func TestDisableTOTP(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	const email = "dis@example.com"
 	p.addUser(email)
@@ -384,6 +388,7 @@ func TestDisableTOTP(t *testing.T) {
 // reset-2fa) removes a user's second factor; every session of that user
 // ends and the next sign-in needs only the password. Non-admins get 403.
 func TestAdminResetTOTP(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("adm@example.com", "--admin")
 	p.addUser("usr@example.com")
@@ -449,6 +454,7 @@ func TestAdminResetTOTP(t *testing.T) {
 // TestRequireSecondFactor: with auth.require_second_factor a user without
 // TOTP signs in but reaches only the enrolment until it is confirmed.
 func TestRequireSecondFactor(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "auth:\n  require_second_factor: true\n")
 	const email = "req@example.com"
 	p.addUser(email)
@@ -491,6 +497,7 @@ func TestRequireSecondFactor(t *testing.T) {
 // half-signed-in session as unauthenticated, while the full session of the
 // same user gets 200 there.
 func TestHalfSessionForwardAuth(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	const email = "fwd@example.com"
 	p.addUser(email)
@@ -514,6 +521,7 @@ func TestHalfSessionForwardAuth(t *testing.T) {
 // form sends a TOTP user to /login/second-factor, which takes a code or a
 // recovery code, rotates the secret and follows rd.
 func TestSecondFactorPage(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	const email = "pag@example.com"
 	p.addUser(email)

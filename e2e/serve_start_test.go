@@ -51,6 +51,7 @@ func runServe(t *testing.T, args ...string) (string, error) {
 // prints no setup link and claims no token, so the first one's link still
 // works; and it logs no error about parts it never started.
 func TestSecondServeOnBusyPort(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	_, token := printedSetup(t, p.out.String())
 	addr := strings.TrimPrefix(p.URL, "http://")
@@ -81,6 +82,7 @@ func TestSecondServeOnBusyPort(t *testing.T) {
 // and a log line saying to set public_url for other machines; a public_url
 // that is set (here by the environment) is kept.
 func TestPublicURLFollowsListen(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	base, token := printedSetup(t, p.out.String())
 	if base != p.URL {

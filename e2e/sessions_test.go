@@ -150,6 +150,7 @@ func TestSessionList(t *testing.T) {
 // unknown one look the same (404, same body) and change nothing; ending a
 // session twice is 404 the second time.
 func TestEndSessionNotFound(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("nia@example.com")
 	p.addUser("oz@example.com")
@@ -212,6 +213,7 @@ func TestEndSessionNotFound(t *testing.T) {
 // TestAccountChangeRefusals: a wrong password, a weak new password, a taken
 // or invalid email are refused with their status and end nothing.
 func TestAccountChangeRefusals(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("ria@example.com")
 	p.addUser("sam@example.com")
@@ -350,6 +352,7 @@ func TestSessionLimit(t *testing.T) {
 // newest first, with sign-ins and revocations and who did them, never
 // another user's; ?limit=1 gives one.
 func TestActivity(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("act@example.com")
 	p.addUser("nosy@example.com")
@@ -430,6 +433,7 @@ func TestActivity(t *testing.T) {
 // TestAccountCrossOriginRefused: the endpoints that end sessions refuse a
 // browser request from another site and end nothing.
 func TestAccountCrossOriginRefused(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("xo@example.com")
 	a, b := p.login("xo@example.com"), p.login("xo@example.com")
@@ -467,6 +471,7 @@ func TestAccountCrossOriginRefused(t *testing.T) {
 // gives a remember-me session is again a persistent cookie, and a plain
 // session's stays a browser-session cookie.
 func TestRotatedCookieKeepsRememberMe(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "session:\n  remember_me_lifetime: 48h\n")
 	p.addUser("rot@example.com")
 	pw, next := testPassword, newPassword

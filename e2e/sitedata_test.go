@@ -43,6 +43,7 @@ func wantKept(t *testing.T, what string, res *response, status int) {
 // the session they are using answers like sign-out, with the deleting
 // cookie and Clear-Site-Data; ending someone else's does neither.
 func TestEndingOwnSessionClearsSiteData(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("own@example.com")
 	p.addUser("boss@example.com", "--admin")
@@ -107,6 +108,7 @@ func TestEndingOwnSessionClearsSiteData(t *testing.T) {
 // TestStaticListsNoDirectory: /static/ serves its files and nothing else;
 // a directory is 404, never a listing or a redirect to one.
 func TestStaticListsNoDirectory(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	for _, tt := range []struct {
 		path string

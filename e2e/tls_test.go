@@ -103,6 +103,7 @@ func signInOverTLS(t *testing.T, p *portal, email string) {
 // browser that trusts it signs in — on this machine and from the LAN. A
 // restart keeps the certificate; another host gets a new one.
 func TestSelfSignedTLS(t *testing.T) {
+	t.Parallel()
 	port := freePort(t)
 	tests := []struct {
 		name, public string
@@ -172,6 +173,7 @@ func TestSelfSignedTLS(t *testing.T) {
 // TestTLSCertFiles: server.tls_cert and server.tls_key serve https with the
 // operator's certificate; public_url then follows listen with https.
 func TestTLSCertFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

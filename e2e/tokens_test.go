@@ -23,6 +23,7 @@ import (
 // instead of a cookie, a cross-site request and a half-signed-in session get
 // none.
 func TestTokenIssue(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	const email = "tok@example.com"
 	p.addUser(email)
@@ -164,6 +165,7 @@ func TestJWKS(t *testing.T) {
 // new tokens are signed with the new one, and a token signed before the
 // rotation still works.
 func TestJWKSKeyRotation(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("rot@example.com")
 	secret := p.login("rot@example.com")
@@ -208,6 +210,7 @@ func TestJWKSKeyRotation(t *testing.T) {
 // same user and session and a new refresh token, which rotates in turn; each
 // rotation is audited as token.refreshed.
 func TestOAuthRefresh(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("ref@example.com")
 	secret := p.login("ref@example.com")
@@ -243,6 +246,7 @@ func TestOAuthRefresh(t *testing.T) {
 // 6749's 400 and the right error code (never 500), and none of them spends
 // or endangers the refresh token it carried: it still rotates afterwards.
 func TestOAuthTokenErrors(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("err@example.com")
 	secret := p.login("err@example.com")
@@ -310,6 +314,7 @@ func TestOAuthTokenErrors(t *testing.T) {
 // session-ended/token_reuse, and audit records token.reuse_detected. The
 // user's other session is untouched.
 func TestOAuthRefreshReuse(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	const email = "reuse@example.com"
 	p.addUser(email)
@@ -465,6 +470,7 @@ func TestOAuthRefreshCappedAtSession(t *testing.T) {
 // POST /api/tokens on one session are one family or two is not pinned: lacop
 // keeps one family per session (docs/architecture.md).
 func TestOAuthRevoke(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	const email = "rev@example.com"
 	p.addUser(email)
@@ -569,6 +575,7 @@ func (f *dieFixture) adopt(res *response) *response {
 // with A's rotated secret, work; where only B is ended, A's tokens are
 // untouched.
 func TestTokensDieWithSession(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	const (
 		work        = "work"
@@ -667,6 +674,7 @@ func TestTokensDieWithSession(t *testing.T) {
 // TestBearerForwardAuthAfterSignOut: the reverse-proxy check accepts a bearer
 // token and refuses it on the very next request after its session signs out.
 func TestBearerForwardAuthAfterSignOut(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	const email = "fab@example.com"
 	p.addUser(email)

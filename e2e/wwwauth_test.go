@@ -151,6 +151,7 @@ func TestUnauthorizedChallenges(t *testing.T) {
 // the challenge. Several spaces after "Bearer" are what RFC 6750's 1*SP
 // allows, and the scheme is case-insensitive (RFC 9110 11.1).
 func TestMalformedBearer(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("mal@example.com")
 	secret := p.login("mal@example.com")
@@ -209,6 +210,7 @@ var oauthErrors = map[string]bool{"invalid_request": true, "invalid_client": tru
 // fields, Cache-Control: no-store and Pragma: no-cache. None of them is a
 // 401 (lacop authenticates no OAuth clients), so none needs a challenge.
 func TestOAuthErrorFormat(t *testing.T) {
+	t.Parallel()
 	p := startPortal(t, "")
 	p.addUser("fmt@example.com")
 	refresh := p.issueTokens(p.login("fmt@example.com")).refresh
