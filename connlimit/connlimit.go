@@ -17,7 +17,6 @@
 package connlimit
 
 import (
-	"container/list"
 	"log/slog"
 	"net"
 	"net/http"
@@ -58,7 +57,7 @@ type Listener struct {
 	mu      sync.Mutex
 	open    int
 	clients map[string]*client
-	waiting list.List // every waiting *conn, longest waiting first
+	waiting queue // every waiting *conn, longest waiting first
 	// stop cancels the scheduled sweep; nil when none is scheduled, which
 	// is while not under pressure or with no connection waiting.
 	stop   func() bool
@@ -72,7 +71,7 @@ type Listener struct {
 // client is the connections of one client.
 type client struct {
 	open    int
-	waiting list.List
+	waiting queue
 }
 
 // New returns ln within the caps of cfg.
@@ -94,6 +93,7 @@ func New(ln net.Listener, cfg Config) *Listener {
 		Listener: ln, cfg: cfg, perClient: cfg.MaxPerClient,
 		pressureAt: (cfg.Max*3 + 3) / 4, // three quarters, rounded up
 		clients:    make(map[string]*client),
+		waiting:    queue{link: inAll},
 		schedule:   func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop },
 	}
 }
@@ -131,11 +131,11 @@ func (l *Listener) admit(nc net.Conn) *conn {
 	l.mu.Lock()
 	cl := l.clients[key]
 	if cl == nil {
-		cl = &client{}
+		cl = &client{waiting: queue{link: inClient}}
 	}
 	var victims []*conn
 	if capped && cl.open >= l.perClient {
-		v := longestWaiting(&cl.waiting)
+		v := cl.waiting.head
 		if v == nil {
 			l.refuse(now)
 			l.mu.Unlock()
@@ -146,7 +146,7 @@ func (l *Listener) admit(nc net.Conn) *conn {
 	}
 	// The victims are still counted until they are closed below.
 	if l.open-len(victims) >= l.cfg.Max {
-		v := longestWaiting(&l.waiting)
+		v := l.waiting.head
 		if v == nil {
 			l.refuse(now)
 			l.mu.Unlock()
@@ -224,25 +224,26 @@ func (l *Listener) Close() error {
 
 // wait marks c waiting since now. l.mu is held.
 func (l *Listener) wait(c *conn, now time.Time) {
-	if c.gone || c.inAll != nil {
+	if c.gone || c.queued {
 		return
 	}
 	c.since = now
-	c.inAll = l.waiting.PushBack(c)
-	c.inClient = c.client.waiting.PushBack(c)
+	c.queued = true
+	l.waiting.push(c)
+	c.client.waiting.push(c)
 	c.waiting.Store(true)
 	l.arm(now)
 }
 
 // unwait marks c busy. l.mu is held.
 func (l *Listener) unwait(c *conn) {
-	if c.inAll == nil {
+	if !c.queued {
 		return
 	}
 	c.waiting.Store(false)
-	l.waiting.Remove(c.inAll)
-	c.client.waiting.Remove(c.inClient)
-	c.inAll, c.inClient = nil, nil
+	l.waiting.remove(c)
+	c.client.waiting.remove(c)
+	c.queued = false
 }
 
 func (l *Listener) busy(c *conn) {
@@ -272,10 +273,10 @@ func (l *Listener) underPressure() bool { return l.open >= l.pressureAt }
 // PressureIdle, if the listener is under pressure and none is scheduled.
 // l.mu is held.
 func (l *Listener) arm(now time.Time) {
-	first := longestWaiting(&l.waiting)
-	if l.closed || l.stop != nil || first == nil || !l.underPressure() {
+	if l.closed || l.stop != nil || !l.underPressure() || l.waiting.head == nil {
 		return
 	}
+	first := l.waiting.head
 	l.stop = l.schedule(max(0, first.since.Add(l.cfg.PressureIdle).Sub(now)), l.sweep)
 }
 
@@ -287,7 +288,7 @@ func (l *Listener) sweep() {
 	l.stop = nil
 	var stale []*conn
 	for l.open-len(stale) >= l.pressureAt {
-		c := longestWaiting(&l.waiting)
+		c := l.waiting.head
 		if c == nil || now.Sub(c.since) < l.cfg.PressureIdle {
 			break
 		}
@@ -304,11 +305,48 @@ func (l *Listener) sweep() {
 	l.mu.Unlock()
 }
 
-func longestWaiting(waiting *list.List) *conn {
-	if e := waiting.Front(); e != nil {
-		return e.Value.(*conn)
+// The two queues a waiting connection is in: every waiting connection, and
+// its client's. Their links live in the conn itself, so that a request's
+// wait costs no allocation.
+const (
+	inAll = iota
+	inClient
+)
+
+// queue is a first-in first-out list of waiting conns, linked through
+// their links[link]. Guarded by l.mu.
+type queue struct {
+	link       int
+	head, tail *conn
+}
+
+// link is a conn's place in one queue.
+type link struct{ prev, next *conn }
+
+func (q *queue) push(c *conn) {
+	l := &c.links[q.link]
+	l.prev, l.next = q.tail, nil
+	if q.tail != nil {
+		q.tail.links[q.link].next = c
+	} else {
+		q.head = c
 	}
-	return nil
+	q.tail = c
+}
+
+func (q *queue) remove(c *conn) {
+	l := &c.links[q.link]
+	if l.prev != nil {
+		l.prev.links[q.link].next = l.next
+	} else {
+		q.head = l.next
+	}
+	if l.next != nil {
+		l.next.links[q.link].prev = l.prev
+	} else {
+		q.tail = l.prev
+	}
+	l.prev, l.next = nil, nil
 }
 
 // conn is an admitted connection.
@@ -317,13 +355,14 @@ type conn struct {
 	l      *Listener
 	key    string
 	client *client
-	// waiting mirrors inAll != nil, for Read to check without the lock.
+	// waiting mirrors queued, for Read to check without the lock.
 	waiting atomic.Bool
 
 	// Guarded by l.mu.
-	since           time.Time
-	inAll, inClient *list.Element
-	gone            bool
+	since  time.Time
+	queued bool    // in l.waiting and client.waiting
+	links  [2]link // its places there: links[inAll], links[inClient]
+	gone   bool
 
 	closeOnce sync.Once
 	closeErr  error

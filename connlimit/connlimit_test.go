@@ -3,6 +3,7 @@ package connlimit
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -402,3 +403,21 @@ func TestRefusalsLogged(t *testing.T) {
 }
 
 func newTextLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+// BenchmarkKeepAliveRequest is what each request on a kept-alive
+// connection costs the Listener: waiting after the answer, busy at the
+// next request. It must not allocate.
+func BenchmarkKeepAliveRequest(b *testing.B) {
+	t := &testing.T{}
+	bn := newBench(t, Config{Max: 100, MaxPerClient: 10})
+	for i := range 8 {
+		bn.connect(fmt.Sprint("c", i), "10.0.0.1")
+		bn.state(fmt.Sprint("c", i), http.StateIdle)
+	}
+	c := bn.outer["c0"]
+	b.ReportAllocs()
+	for b.Loop() {
+		bn.l.ConnState(c, http.StateActive)
+		bn.l.ConnState(c, http.StateIdle)
+	}
+}
