@@ -43,6 +43,7 @@ type Config struct {
 	Auth          Auth          `yaml:"auth"`
 	AccessControl AccessControl `yaml:"access_control"`
 	Log           Log           `yaml:"log"`
+	OIDC          OIDC          `yaml:"oidc"`
 }
 
 // Storage says where users, sessions and tokens live.
@@ -159,6 +160,40 @@ type Log struct {
 	Format string `yaml:"format"` // text | json
 }
 
+// OIDC makes lacop an OpenID Connect provider for the configured apps.
+type OIDC struct {
+	Clients []Client `yaml:"clients"`
+	// BackchannelRetry is how long a back-channel logout that times out or
+	// gets a 5xx is retried before it is given up (and audited as failed).
+	BackchannelRetry time.Duration `yaml:"backchannel_retry"`
+}
+
+// Client is one app that signs people in through lacop. See CONTRACT.md
+// "OpenID Connect provider" for what each field means.
+type Client struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// Secret is a PHC hash of the client secret ($argon2id$…), or
+	// "$plaintext$…" (warned at start); empty for public clients.
+	Secret                           string   `yaml:"secret"`
+	Public                           bool     `yaml:"public"`
+	RedirectURIs                     []string `yaml:"redirect_uris"`
+	PostLogoutRedirectURIs           []string `yaml:"post_logout_redirect_uris"`
+	BackchannelLogoutURI             string   `yaml:"backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired bool     `yaml:"backchannel_logout_session_required"`
+	FrontchannelLogoutURI            string   `yaml:"frontchannel_logout_uri"`
+	Scopes                           []string `yaml:"scopes"`
+	Consent                          string   `yaml:"consent"` // implicit | explicit
+	Groups                           []string `yaml:"groups"`
+	IDTokenSignedResponseAlg         string   `yaml:"id_token_signed_response_alg"`
+}
+
+// Client consent modes.
+const (
+	ConsentImplicit = "implicit"
+	ConsentExplicit = "explicit"
+)
+
 // Default returns the defaults from the contract.
 func Default() Config {
 	return Config{
@@ -185,6 +220,7 @@ func Default() Config {
 		Server:        Server{ShutdownGrace: 10 * time.Second},
 		AccessControl: AccessControl{DefaultPolicy: PolicyOneFactor},
 		Log:           Log{Level: "info", Format: "text"},
+		OIDC:          OIDC{BackchannelRetry: 24 * time.Hour},
 	}
 }
 
