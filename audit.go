@@ -32,6 +32,12 @@ const (
 	AuditTokenRevoked          = "token.revoked"
 	AuditUserCreated           = "user.created"
 	AuditUserDisabled          = "user.disabled"
+	// An app signed a person in through lacop (OpenID Connect), and what
+	// became of the app's grant.
+	AuditOIDCAuthorized     = "oidc.authorized"
+	AuditOIDCConsentRevoked = "oidc.consent_revoked"
+	AuditOIDCLogoutSent     = "oidc.logout_sent"
+	AuditOIDCLogoutFailed   = "oidc.logout_failed"
 )
 
 // AuditTypes lists every audit event type, for filters that offer them
@@ -44,6 +50,7 @@ func AuditTypes() []string {
 		AuditPasswordChanged, AuditPasswordConfirmFailed, AuditEmailChanged, AuditConcernReported,
 		AuditTokenIssued, AuditTokenRefreshed, AuditTokenReuseDetected, AuditTokenRevoked,
 		AuditUserCreated, AuditUserDisabled,
+		AuditOIDCAuthorized, AuditOIDCConsentRevoked, AuditOIDCLogoutSent, AuditOIDCLogoutFailed,
 	}
 }
 

@@ -81,6 +81,10 @@ type Service struct {
 	// in it.
 	Access *accesstoken.Authority
 
+	// Apps are the grants of apps signed in through sessions; every end
+	// ends them too.
+	Apps Apps
+
 	// Now and Rand are injectable so tests control time and randomness.
 	Now  func() time.Time
 	Rand io.Reader

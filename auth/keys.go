@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -56,9 +57,9 @@ func (s *Service) LoadKeys(ctx context.Context) error {
 	defer s.keys.mu.Unlock()
 	now := s.Now()
 	s.keys.loaded = now
-	stored, err := s.Keys.SigningKeys(ctx)
+	stored, err := s.signingKeys(ctx)
 	if err != nil {
-		return unavailable("load signing keys", err)
+		return err
 	}
 	if len(stored) == 0 {
 		k, err := s.newSigningKey(ctx, now)
@@ -98,9 +99,9 @@ func (s *Service) LoadKeys(ctx context.Context) error {
 // instances pick it up on their next reload.
 func (s *Service) RotateKey(ctx context.Context) (string, error) {
 	at := s.Now()
-	stored, err := s.Keys.SigningKeys(ctx)
+	stored, err := s.signingKeys(ctx)
 	if err != nil {
-		return "", unavailable("load signing keys", err)
+		return "", err
 	}
 	if len(stored) > 0 && !at.After(stored[0].CreatedAt) {
 		// The newest key signs: a rotation must come strictly after it,
@@ -115,6 +116,20 @@ func (s *Service) RotateKey(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return k.ID, nil
+}
+
+// OtherKeyPrefix starts the ids of keys in the same store that are not
+// access-token keys (the OpenID Connect provider's ID-token keys); auth
+// leaves them alone. Access-token key ids are base64url, which has no '.'.
+const OtherKeyPrefix = "idt."
+
+// signingKeys lists the access-token keys, newest first.
+func (s *Service) signingKeys(ctx context.Context) ([]*lacop.SigningKey, error) {
+	stored, err := s.Keys.SigningKeys(ctx)
+	if err != nil {
+		return nil, unavailable("load signing keys", err)
+	}
+	return slices.DeleteFunc(stored, func(k *lacop.SigningKey) bool { return strings.HasPrefix(k.ID, OtherKeyPrefix) }), nil
 }
 
 // newSigningKey generates and stores a key, its private part sealed.

@@ -273,7 +273,8 @@ func (s *Service) spentAgain(ctx context.Context, rt *lacop.RefreshToken, secret
 }
 
 // endTokens ends the refresh-token families and live access tokens of the
-// given sessions, or of every session of the user when all is set.
+// given sessions, or of every session of the user when all is set, and the
+// grants of the apps signed in through them.
 func (s *Service) endTokens(ctx context.Context, all bool, userID string, sessionIDs ...string) error {
 	now := s.Now()
 	if all {
@@ -283,7 +284,7 @@ func (s *Service) endTokens(ctx context.Context, all bool, userID string, sessio
 		if err := s.Tokens.DenyUserAccessTokens(ctx, userID, now); err != nil {
 			return unavailable("deny access tokens", err)
 		}
-		return nil
+		return s.endApps(ctx, true, userID)
 	}
 	if err := s.Tokens.DeleteRefreshTokens(ctx, sessionIDs...); err != nil {
 		return unavailable("end refresh tokens", err)
@@ -291,7 +292,7 @@ func (s *Service) endTokens(ctx context.Context, all bool, userID string, sessio
 	if err := s.Tokens.DenySessionAccessTokens(ctx, now, sessionIDs...); err != nil {
 		return unavailable("deny access tokens", err)
 	}
-	return nil
+	return s.endApps(ctx, false, userID, sessionIDs...)
 }
 
 // RevokeToken revokes an access token (its jti is denied until it expires)

@@ -153,7 +153,11 @@ func (s *Server) adminSessions(r *http.Request, userID string) ([]adminSessionVi
 	}
 	emails := map[string]string{}
 	views := make([]adminSessionView, 0, len(list))
-	for i, v := range s.sessionViews(list, identity(r).Session.ID) {
+	base := s.sessionViews(list, identity(r).Session.ID)
+	if err := s.addApps(r, base); err != nil {
+		return nil, err
+	}
+	for i, v := range base {
 		uid := list[i].UserID
 		if _, ok := emails[uid]; !ok {
 			if u, err := s.auth.Users.UserByID(ctx, uid); err == nil {

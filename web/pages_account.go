@@ -9,6 +9,7 @@ import (
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/auth"
+	"github.com/lacop/lacop/oidc"
 )
 
 // notices are the messages a page shows after a form, chosen by a fixed key
@@ -20,6 +21,7 @@ var notices = map[string]string{
 	"email":    "Your email address is changed. Every other session has ended.",
 	"concern":  "Thank you. Every other session has ended, and your administrators have been told.",
 	"totp_off": "Two-step sign-in is off. Every other session has ended.",
+	"app":      "The app's access is removed: it is signed out everywhere and must ask you again.",
 }
 
 // handleSessionsPage lists the person's sessions with a button to end each.
@@ -93,6 +95,8 @@ type securityView struct {
 	RecoveryLeft int
 	// Extra is an enrolment in progress (totpView) or fresh recovery codes.
 	Extra any
+	// Apps are the apps the person allowed (OpenID Connect).
+	Apps []oidc.AllowedApp
 }
 
 // renderSecurity shows /security with the number of other sessions each
@@ -118,7 +122,14 @@ func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, status i
 		}
 	}
 	data.Title, data.Identity = "Security", id
-	data.Data = securityView{Others: len(views) - 1, TOTP: user.HasTOTP(), RecoveryLeft: left, Extra: data.Data}
+	var apps []oidc.AllowedApp
+	if s.cfg.Apps != nil {
+		if apps, err = s.cfg.Apps.AllowedApps(r.Context(), user.ID); err != nil {
+			s.error(w, r, lacop.Errorf(lacop.EUNAVAILABLE, "Your apps cannot be listed right now."))
+			return
+		}
+	}
+	data.Data = securityView{Others: len(views) - 1, TOTP: user.HasTOTP(), RecoveryLeft: left, Extra: data.Data, Apps: apps}
 	s.render(w, r, status, "security.html", data)
 }
 

@@ -53,6 +53,24 @@ func (s *Server) routes() http.Handler {
 	// with the published keys.
 	mux.HandleFunc("POST /api/tokens", s.apiSession(s.handleTokensIssue))
 	mux.HandleFunc("POST /oauth/token", s.handleOAuthToken)
+
+	// OpenID Connect provider (oidc/): the library's endpoints, and the
+	// pages that answer its requests and end sessions for apps.
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.appsOnly(s.handleDiscovery))
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.appsOnly(s.handleDiscovery))
+	mux.HandleFunc("GET /oauth/authorize", s.appsOnly(s.handleProvider))
+	mux.HandleFunc("POST /oauth/authorize", s.appsOnly(s.handleProvider))
+	mux.HandleFunc("GET /oauth/authorize/callback", s.appsOnly(s.handleProvider))
+	mux.HandleFunc("GET /oauth/userinfo", s.appsOnly(s.handleProvider))
+	mux.HandleFunc("POST /oauth/userinfo", s.appsOnly(s.handleProvider))
+	mux.HandleFunc("POST /oauth/introspect", s.appsOnly(s.handleProvider))
+	mux.HandleFunc("GET /oauth/continue", s.appsOnly(s.handleOAuthContinue))
+	mux.HandleFunc("POST /oauth/continue", s.appsOnly(s.handleOAuthContinue))
+	mux.HandleFunc("GET /api/account/apps", s.appsOnly(s.apiSession(s.handleAppsList)))
+	mux.HandleFunc("DELETE /api/account/apps/{id}", s.appsOnly(s.apiSession(s.handleAppRemove)))
+	mux.HandleFunc("POST /security/apps/{id}/remove", s.appsOnly(s.pageSession(s.handleAppRemoveSubmit)))
+	mux.HandleFunc("GET /oauth/logout", s.appsOnly(s.handleEndSession))
+	mux.HandleFunc("POST /oauth/logout", s.appsOnly(s.handleEndSession))
 	mux.HandleFunc("POST /oauth/revoke", s.handleOAuthRevoke)
 	mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 

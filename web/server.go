@@ -17,6 +17,7 @@ import (
 
 	"github.com/lacop/lacop/access"
 	"github.com/lacop/lacop/auth"
+	"github.com/lacop/lacop/oidc"
 	"github.com/lacop/lacop/redirect"
 )
 
@@ -37,6 +38,11 @@ type Config struct {
 	MaxUnknownCookies int
 	// Access holds the access_control rules forward-auth applies.
 	Access *access.Rules
+	// Apps is the OpenID Connect provider; nil when no app is configured.
+	Apps *oidc.Provider
+	// AppOrigins are the origins of the apps' redirect URIs: a sign-in or
+	// consent form ends in a redirect there, which form-action must allow.
+	AppOrigins []string
 }
 
 // Server serves lacop over HTTP.
@@ -86,7 +92,7 @@ func NewServer(cfg Config, a *auth.Service, redirects *redirect.Policy, ready fu
 		return nil, errors.New("web: no access rules")
 	}
 	s.loginURL = strings.TrimSuffix(cfg.PublicURL.String(), "/") + "/login?rd="
-	formTargets := []string{"'self'"}
+	formTargets := append([]string{"'self'"}, cfg.AppOrigins...)
 	for _, d := range cfg.AllowedDomains {
 		d = strings.TrimPrefix(strings.TrimPrefix(d, "*."), ".")
 		formTargets = append(formTargets, "https://"+d, "https://*."+d)
@@ -103,6 +109,11 @@ func NewServer(cfg Config, a *auth.Service, redirects *redirect.Policy, ready fu
 	cop := http.NewCrossOriginProtection()
 	if err := cop.AddTrustedOrigin(cfg.PublicURL.Scheme + "://" + cfg.PublicURL.Host); err != nil {
 		return nil, err
+	}
+	// Apps post to these from their own origin: the token endpoints use no
+	// cookie, and RP-initiated logout checks its own confirmation.
+	for _, p := range []string{"POST /oauth/token", "POST /oauth/revoke", "POST /oauth/introspect", "POST /oauth/userinfo", "POST /oauth/logout"} {
+		cop.AddInsecureBypassPattern(p)
 	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, errCrossOrigin)

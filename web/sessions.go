@@ -6,6 +6,7 @@ import (
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/auth"
+	"github.com/lacop/lacop/oidc"
 )
 
 // sessionView is one session as the API and the pages show it.
@@ -22,6 +23,8 @@ type sessionView struct {
 	Device       string    `json:"device"`
 	AuthLevel    int       `json:"authLevel"`
 	RememberMe   bool      `json:"rememberMe"`
+	// Apps are the apps signed in through the session (OpenID Connect).
+	Apps []oidc.App `json:"apps"`
 	// Agent is the readable "Chrome on Windows" for pages.
 	Agent string `json:"-"`
 }
@@ -34,7 +37,7 @@ func (s *Server) sessionViews(list []*lacop.Session, currentID string) []session
 			ID: sess.ID, Current: sess.ID == currentID, CreatedAt: sess.CreatedAt, LastActiveAt: sess.LastActiveAt,
 			ExpiresAt: s.auth.SessionExpiry(sess), IP: sess.IP, UserAgent: sess.UserAgent,
 			Browser: a.Browser, OS: a.OS, Device: a.Device, AuthLevel: sess.AuthLevel, RememberMe: sess.RememberMe,
-			Agent: a.String(),
+			Agent: a.String(), Apps: []oidc.App{},
 		})
 	}
 	return views
@@ -47,7 +50,27 @@ func (s *Server) mySessions(r *http.Request) ([]sessionView, error) {
 	if err != nil {
 		return nil, lacop.Errorf(lacop.EUNAVAILABLE, "Your sessions cannot be listed right now.")
 	}
-	return s.sessionViews(list, id.Session.ID), nil
+	views := s.sessionViews(list, id.Session.ID)
+	return views, s.addApps(r, views)
+}
+
+// addApps fills in the apps signed in through each session.
+func (s *Server) addApps(r *http.Request, views []sessionView) error {
+	if s.cfg.Apps == nil {
+		return nil
+	}
+	ids := make([]string, len(views))
+	for i, v := range views {
+		ids[i] = v.ID
+	}
+	apps, err := s.cfg.Apps.SessionApps(r.Context(), ids...)
+	if err != nil {
+		return lacop.Errorf(lacop.EUNAVAILABLE, "Your sessions cannot be listed right now.")
+	}
+	for i := range views {
+		views[i].Apps = apps[views[i].ID]
+	}
+	return nil
 }
 
 // handleSessionsList answers GET /api/sessions.

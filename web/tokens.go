@@ -53,6 +53,9 @@ func oauthForm(r *http.Request) error {
 // handleOAuthToken is the token endpoint: grant_type=refresh_token rotates
 // the refresh token and returns a new pair.
 func (s *Server) handleOAuthToken(w http.ResponseWriter, r *http.Request) {
+	if s.forApps(w, r) {
+		return
+	}
 	noStore(w)
 	w.Header().Set("Pragma", "no-cache")
 	if err := oauthForm(r); err != nil {
@@ -86,6 +89,9 @@ func (s *Server) handleOAuthToken(w http.ResponseWriter, r *http.Request) {
 // handleOAuthRevoke is RFC 7009 revocation: 200 whether the token was
 // valid, unknown or malformed, so the answer reveals nothing.
 func (s *Server) handleOAuthRevoke(w http.ResponseWriter, r *http.Request) {
+	if s.forApps(w, r) {
+		return
+	}
 	noStore(w)
 	w.Header().Set("Pragma", "no-cache")
 	if err := oauthForm(r); err != nil {
@@ -108,6 +114,10 @@ func (s *Server) handleOAuthRevoke(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=60")
+	if s.cfg.Apps != nil {
+		w.Write(s.cfg.Apps.MergeJWKS(r.Context(), s.auth.JWKS()))
+		return
+	}
 	w.Write(s.auth.JWKS())
 }
 

@@ -21,6 +21,13 @@ func (m *Main) keysCommand() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(m.Stdout, "new signing key %s; running servers use it within seconds\n", kid)
+			if m.Apps != nil {
+				idk, err := m.Apps.RotateKey(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(m.Stdout, "new ID-token key %s; running servers sign ID tokens with it within a minute\n", idk)
+			}
 			return nil
 		},
 	})

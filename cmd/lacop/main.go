@@ -18,6 +18,8 @@ import (
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/auth"
+	"github.com/lacop/lacop/oidc"
+	"github.com/lacop/lacop/outbox"
 	"github.com/lacop/lacop/config"
 	"github.com/lacop/lacop/password"
 	"github.com/lacop/lacop/seal"
@@ -45,6 +47,10 @@ type Main struct {
 	Spool  *spool.AuditStore
 	Auth   *auth.Service
 	Logger *slog.Logger
+	// Apps is the OpenID Connect provider; nil when no app is configured.
+	Apps *oidc.Provider
+	// Outbox sends back-channel logouts; only serve runs one.
+	Outbox *outbox.Sender
 
 	backend *backend
 
@@ -179,6 +185,7 @@ func (m *Main) OpenService(ctx context.Context) error {
 	}
 	stores := m.backend.stores
 	cfg := m.Config
+	hasher := password.NewHasher(password.DefaultParams(), 0)
 	m.Auth = auth.NewService(auth.Config{
 		InactivityTimeout:   cfg.Session.InactivityTimeout,
 		Lifetime:            cfg.Session.Lifetime,
@@ -194,10 +201,13 @@ func (m *Main) OpenService(ctx context.Context) error {
 			URL:       strings.TrimSuffix(cfg.PublicURL, "/"),
 			AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL, ReuseGrace: cfg.Tokens.ReuseGrace,
 		},
-	}, stores, password.NewHasher(password.DefaultParams(), 0), sealer, m.Logger)
+	}, stores, hasher, sealer, m.Logger)
 	// Every command that ends sessions signs nothing, but the keys must
 	// open with this data directory's secret.key: find out now.
 	if err := m.Auth.LoadKeys(ctx); err != nil {
+		return err
+	}
+	if err := m.openApps(ctx, hasher, sealer); err != nil {
 		return err
 	}
 	// Like a schema migration, on every open: addresses an older lacop

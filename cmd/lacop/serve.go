@@ -71,6 +71,8 @@ func (m *Main) Run(ctx context.Context, ln *connlimit.Listener) error {
 		AllowedDomains:    m.Config.Redirect.AllowedDomains,
 		MaxUnknownCookies: m.Config.Regulation.MaxUnknownCookies,
 		Access:            accessRules,
+		Apps:              m.Apps,
+		AppOrigins:        m.appOrigins(),
 	}, m.Auth, redirects, m.backend.ping, m.Logger)
 	if err != nil {
 		return err
@@ -125,6 +127,8 @@ func (m *Main) Run(ctx context.Context, ln *connlimit.Listener) error {
 	}
 	hs.RegisterOnShutdown(srv.Close)
 	go m.sweep(ctx)
+	go m.sweepApps(ctx)
+	go m.runOutbox(ctx)
 	go m.reloadKeys(ctx)
 	go m.Spool.Run(ctx)
 
@@ -171,6 +175,7 @@ func (m *Main) sweep(ctx context.Context) {
 		if err := m.Auth.PruneTokens(ctx); err != nil {
 			m.warnUnlessEnded(ctx, "prune tokens", err)
 		}
+		m.pruneApps(ctx)
 	})
 }
 

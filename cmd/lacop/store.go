@@ -32,6 +32,10 @@ type backend struct {
 	relay   relay
 	pings   []func(context.Context) error
 	closers []func() error
+	// apps and outbox live in the SQL store (never Redis): the grants of
+	// apps and the deliveries that must not be lost.
+	apps   lacop.AppStore
+	outbox lacop.OutboxStore
 	// shared is true when several machines may share the stores; then no
 	// process may cache what another can change (the cache's epoch is one
 	// machine's file).
@@ -90,6 +94,7 @@ func (b *backend) openSQL(ctx context.Context, m *Main) error {
 			Regulation: postgres.NewRegulationStore(db), Tokens: postgres.NewTokenStore(db), Keys: postgres.NewKeyStore(db),
 			Notify: n,
 		}
+		b.apps, b.outbox = postgres.NewAppStore(db), postgres.NewOutboxStore(db)
 		b.relay = n
 		b.shared = true
 	case config.DriverSQLite:
@@ -106,6 +111,7 @@ func (b *backend) openSQL(ctx context.Context, m *Main) error {
 			Regulation: sqlite.NewRegulationStore(db), Tokens: sqlite.NewTokenStore(db), Keys: sqlite.NewKeyStore(db),
 			Notify: n,
 		}
+		b.apps, b.outbox = sqlite.NewAppStore(db), sqlite.NewOutboxStore(db)
 		b.relay = n
 	default:
 		return fmt.Errorf("storage driver %q is not known", m.Config.Storage.Driver)
