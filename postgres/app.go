@@ -201,7 +201,8 @@ func (s *AppStore) AppGrantSessionIDs(ctx context.Context, after string, limit i
 }
 
 // EndAppGrants implements lacop.AppStore, in one transaction: the selected
-// grants are locked in id order (so two overlapping ends cannot deadlock),
+// grants are locked in id order (so two overlapping ends cannot deadlock
+// whatever plan each query gets),
 // deleted, then their tokens, the consent if asked, and the deliveries
 // announcing the end are inserted. Of two overlapping ends, the second
 // waits for the first and does not see the grants it ended, so each grant
