@@ -41,6 +41,7 @@ func stores(db *postgres.DB) storetest.Stores {
 		Regulation:   postgres.NewRegulationStore(db),
 		Tokens:       postgres.NewTokenStore(db),
 		Keys:         postgres.NewKeyStore(db),
+		Apps:         postgres.NewAppStore(db),
 	}
 }
 

@@ -49,6 +49,7 @@ func stores(c *redis.Client, db *sqlite.DB) storetest.Stores {
 		Regulation:   redis.NewRegulationStore(c),
 		Tokens:       redis.NewTokenStore(c, sqlite.NewTokenStore(db)),
 		Keys:         sqlite.NewKeyStore(db),
+		Apps:         sqlite.NewAppStore(db),
 	}
 }
 

@@ -30,6 +30,7 @@ func wrapped(c *sessioncache.Cache, db *sqlite.DB) storetest.Stores {
 		Audit: sqlite.NewAuditStore(db), Setup: sqlite.NewSetupStore(db),
 		SecondFactor: c.SecondFactors(sqlite.NewSecondFactorStore(db)), Regulation: sqlite.NewRegulationStore(db),
 		Tokens: c.Tokens(sqlite.NewTokenStore(db)), Keys: sqlite.NewKeyStore(db),
+		Apps: sqlite.NewAppStore(db),
 	}
 }
 

@@ -225,13 +225,15 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 
-// Counts reports how many rows each table of sessions, tokens, regulation
-// and notices holds, so that operators and soak tests can see the store
-// stays bounded while the sweeper runs (the audit log is a log: it grows).
+// Counts reports how many rows each table of sessions, tokens, regulation,
+// notices and apps holds, so that operators and soak tests can see the
+// store stays bounded while the sweeper runs (the audit log is a log: it
+// grows).
 func (db *DB) Counts(ctx context.Context) (map[string]int64, error) {
 	counts := map[string]int64{}
 	for _, table := range []string{"sessions", "refresh_tokens", "access_tokens", "token_denylist",
-		"regulation_failures", "regulation_bans", "session_events", "session_purges", "audit_events"} {
+		"regulation_failures", "regulation_bans", "session_events", "session_purges", "audit_events",
+		"auth_requests", "app_grants", "app_tokens"} {
 		var n int64
 		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
 			return nil, fmt.Errorf("sqlite: count %s: %w", table, err)

@@ -45,6 +45,7 @@ func stores(db *sqlite.DB) storetest.Stores {
 		Regulation:   sqlite.NewRegulationStore(db),
 		Tokens:       sqlite.NewTokenStore(db),
 		Keys:         sqlite.NewKeyStore(db),
+		Apps:         sqlite.NewAppStore(db),
 	}
 }
 

@@ -26,6 +26,7 @@ type Stores struct {
 	Regulation   lacop.RegulationStore
 	Tokens       lacop.TokenStore
 	Keys         lacop.KeyStore
+	Apps         lacop.AppStore
 }
 
 // Run runs every contract test against stores made by open. open is called
@@ -41,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("Regulation", func(t *testing.T) { testRegulation(t, open) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open) })
 	t.Run("Keys", func(t *testing.T) { testKeys(t, open(t).Keys) })
+	t.Run("Apps", func(t *testing.T) { testApps(t, open) })
 }
 
 // base is the fixed instant fixtures are built around. It is far from now
