@@ -55,13 +55,13 @@ func (c *client) GrantTypes() []proto.GrantType {
 	return g
 }
 
-func (c *client) LoginURL(id string) string             { return c.loginURL + id }
-func (c *client) AccessTokenType() op.AccessTokenType   { return op.AccessTokenTypeBearer }
-func (c *client) IDTokenLifetime() time.Duration        { return c.idTTL }
-func (c *client) DevMode() bool                         { return true } // config check decides which redirect URIs are allowed
-func (c *client) IsScopeAllowed(scope string) bool      { return slices.Contains(c.cfg.Scopes, scope) }
-func (c *client) IDTokenUserinfoClaimsAssertion() bool  { return true } // most apps read email and name from the ID token
-func (c *client) ClockSkew() time.Duration              { return 0 }
+func (c *client) LoginURL(id string) string            { return c.loginURL + id }
+func (c *client) AccessTokenType() op.AccessTokenType  { return op.AccessTokenTypeBearer }
+func (c *client) IDTokenLifetime() time.Duration       { return c.idTTL }
+func (c *client) DevMode() bool                        { return true } // config check decides which redirect URIs are allowed
+func (c *client) IsScopeAllowed(scope string) bool     { return slices.Contains(c.cfg.Scopes, scope) }
+func (c *client) IDTokenUserinfoClaimsAssertion() bool { return true } // most apps read email and name from the ID token
+func (c *client) ClockSkew() time.Duration             { return 0 }
 func (c *client) RestrictAdditionalIdTokenScopes() func([]string) []string {
 	return c.restrict
 }

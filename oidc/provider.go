@@ -288,4 +288,3 @@ func (p *Provider) Answer(ctx context.Context, id string, u *lacop.User, sess *l
 	}
 	return op.AuthCallbackURL(p.op)(op.ContextWithIssuer(ctx, p.cfg.Issuer), id), nil
 }
-

@@ -37,9 +37,9 @@ type authRequest struct {
 
 var _ op.AuthRequest = (*authRequest)(nil)
 
-func (a *authRequest) GetID() string       { return a.ID }
-func (a *authRequest) GetACR() string      { return acr(a.AuthLevel) }
-func (a *authRequest) GetAMR() []string    { return amr(a.AuthLevel) }
+func (a *authRequest) GetID() string    { return a.ID }
+func (a *authRequest) GetACR() string   { return acr(a.AuthLevel) }
+func (a *authRequest) GetAMR() []string { return amr(a.AuthLevel) }
 func (a *authRequest) GetAudience() []string {
 	return []string{a.ClientID}
 }
@@ -51,14 +51,14 @@ func (a *authRequest) GetCodeChallenge() *proto.CodeChallenge {
 	}
 	return &proto.CodeChallenge{Challenge: a.CodeChallenge, Method: a.CodeChallengeMethod}
 }
-func (a *authRequest) GetNonce() string                   { return a.Nonce }
-func (a *authRequest) GetRedirectURI() string             { return a.RedirectURI }
+func (a *authRequest) GetNonce() string                    { return a.Nonce }
+func (a *authRequest) GetRedirectURI() string              { return a.RedirectURI }
 func (a *authRequest) GetResponseType() proto.ResponseType { return a.ResponseType }
 func (a *authRequest) GetResponseMode() proto.ResponseMode { return a.ResponseMode }
-func (a *authRequest) GetScopes() []string                { return a.Scopes }
-func (a *authRequest) GetState() string                   { return a.State }
-func (a *authRequest) GetSubject() string                 { return a.UserID }
-func (a *authRequest) Done() bool                         { return a.Answered }
+func (a *authRequest) GetScopes() []string                 { return a.Scopes }
+func (a *authRequest) GetState() string                    { return a.State }
+func (a *authRequest) GetSubject() string                  { return a.UserID }
+func (a *authRequest) Done() bool                          { return a.Answered }
 
 // prompts reports whether the request asked for prompt p.
 func (a *authRequest) prompts(p string) bool { return slices.Contains(a.Prompt, p) }
@@ -78,12 +78,12 @@ type refreshRequest struct {
 
 var _ op.RefreshTokenRequest = (*refreshRequest)(nil)
 
-func (r *refreshRequest) GetAMR() []string          { return amr(r.authLevel) }
-func (r *refreshRequest) GetAudience() []string     { return []string{r.clientID} }
-func (r *refreshRequest) GetAuthTime() time.Time    { return r.authTime }
-func (r *refreshRequest) GetClientID() string       { return r.clientID }
-func (r *refreshRequest) GetScopes() []string       { return r.scopes }
-func (r *refreshRequest) GetSubject() string        { return r.userID }
+func (r *refreshRequest) GetAMR() []string            { return amr(r.authLevel) }
+func (r *refreshRequest) GetAudience() []string       { return []string{r.clientID} }
+func (r *refreshRequest) GetAuthTime() time.Time      { return r.authTime }
+func (r *refreshRequest) GetClientID() string         { return r.clientID }
+func (r *refreshRequest) GetScopes() []string         { return r.scopes }
+func (r *refreshRequest) GetSubject() string          { return r.userID }
 func (r *refreshRequest) SetCurrentScopes(s []string) { r.scopes = s }
 
 // acr names the assurance of a session's sign-in, after the access_control

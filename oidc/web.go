@@ -33,7 +33,7 @@ type Pending struct {
 	Explicit bool
 	// CreatedAt is when the app sent the request.
 	CreatedAt time.Time
-	req      *authRequest
+	req       *authRequest
 }
 
 // ErrNoRequest is returned for a request that is unknown or expired.

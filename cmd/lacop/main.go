@@ -18,9 +18,9 @@ import (
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/auth"
+	"github.com/lacop/lacop/config"
 	"github.com/lacop/lacop/oidc"
 	"github.com/lacop/lacop/outbox"
-	"github.com/lacop/lacop/config"
 	"github.com/lacop/lacop/password"
 	"github.com/lacop/lacop/seal"
 	"github.com/lacop/lacop/sessioncache"
