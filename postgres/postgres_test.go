@@ -42,6 +42,7 @@ func stores(db *postgres.DB) storetest.Stores {
 		Tokens:       postgres.NewTokenStore(db),
 		Keys:         postgres.NewKeyStore(db),
 		Apps:         postgres.NewAppStore(db),
+		Outbox:       postgres.NewOutboxStore(db),
 	}
 }
 

@@ -233,7 +233,7 @@ func (db *DB) Counts(ctx context.Context) (map[string]int64, error) {
 	counts := map[string]int64{}
 	for _, table := range []string{"sessions", "refresh_tokens", "access_tokens", "token_denylist",
 		"regulation_failures", "regulation_bans", "session_events", "session_purges", "audit_events",
-		"auth_requests", "app_grants", "app_tokens"} {
+		"auth_requests", "app_grants", "app_tokens", "outbox"} {
 		var n int64
 		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
 			return nil, fmt.Errorf("sqlite: count %s: %w", table, err)

@@ -46,6 +46,7 @@ func stores(db *sqlite.DB) storetest.Stores {
 		Tokens:       sqlite.NewTokenStore(db),
 		Keys:         sqlite.NewKeyStore(db),
 		Apps:         sqlite.NewAppStore(db),
+		Outbox:       sqlite.NewOutboxStore(db),
 	}
 }
 

@@ -27,6 +27,9 @@ type Stores struct {
 	Tokens       lacop.TokenStore
 	Keys         lacop.KeyStore
 	Apps         lacop.AppStore
+	// Outbox is nil for backends that keep no outbox (Redis: deliveries
+	// live in the SQL store beside it).
+	Outbox lacop.OutboxStore
 }
 
 // Run runs every contract test against stores made by open. open is called
@@ -43,6 +46,9 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open) })
 	t.Run("Keys", func(t *testing.T) { testKeys(t, open(t).Keys) })
 	t.Run("Apps", func(t *testing.T) { testApps(t, open) })
+	if open(t).Outbox != nil {
+		t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
+	}
 }
 
 // base is the fixed instant fixtures are built around. It is far from now

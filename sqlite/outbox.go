@@ -1,0 +1,180 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lacop/lacop"
+)
+
+var _ lacop.OutboxStore = (*OutboxStore)(nil)
+
+// OutboxStore keeps deliveries that must reach another system at least
+// once. Claims go through the single write connection, so two senders of
+// one process can never lease the same delivery; several processes on one
+// SQLite file share that file's write lock the same way.
+type OutboxStore struct{ db *DB }
+
+// NewOutboxStore returns an OutboxStore on db.
+func NewOutboxStore(db *DB) *OutboxStore { return &OutboxStore{db: db} }
+
+const deliveryColumns = `id, kind, key, payload, state, attempts, last_error, created_at, next_attempt_at, lease_owner, lease_until`
+
+// EnqueueDeliveries implements lacop.OutboxStore.
+func (s *OutboxStore) EnqueueDeliveries(ctx context.Context, ds ...*lacop.Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	return s.db.writeTx(ctx, "enqueue deliveries", func(tx *sql.Tx) error {
+		return insertDeliveries(ctx, tx, ds)
+	})
+}
+
+// ClaimDeliveries implements lacop.OutboxStore.
+func (s *OutboxStore) ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*lacop.Delivery, error) {
+	if owner == "" || lease <= 0 || limit <= 0 {
+		return nil, lacop.Errorf(lacop.EINVALID, "A claim needs an owner, a lease and a limit.")
+	}
+	var out []*lacop.Delivery
+	err := s.db.writeTx(ctx, "claim deliveries", func(tx *sql.Tx) error {
+		var err error
+		out, err = scanDeliveries(tx.QueryContext(ctx, `UPDATE outbox SET lease_owner = ?, lease_until = ?
+			WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?
+				AND lease_until <= ? ORDER BY next_attempt_at, created_at, id LIMIT ?)
+			RETURNING `+deliveryColumns,
+			owner, ms(now.Add(lease)), ms(now), ms(now), limit))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortDeliveries(out) // RETURNING gives no order
+	return out, nil
+}
+
+// FinishDelivery implements lacop.OutboxStore.
+func (s *OutboxStore) FinishDelivery(ctx context.Context, id string) error {
+	return s.db.writeTx(ctx, "finish delivery", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, id)
+		return err
+	})
+}
+
+// RetryDelivery implements lacop.OutboxStore.
+func (s *OutboxStore) RetryDelivery(ctx context.Context, id string, next time.Time, lastError string) error {
+	return s.update(ctx, "retry delivery", `UPDATE outbox SET attempts = attempts + 1, last_error = ?,
+		next_attempt_at = ?, lease_owner = '', lease_until = 0 WHERE id = ? AND state = 'pending'`,
+		lastError, ms(next), id)
+}
+
+// FailDelivery implements lacop.OutboxStore.
+func (s *OutboxStore) FailDelivery(ctx context.Context, id string, lastError string) error {
+	return s.update(ctx, "fail delivery", `UPDATE outbox SET attempts = attempts + 1, last_error = ?,
+		state = 'failed', lease_owner = '', lease_until = 0 WHERE id = ? AND state = 'pending'`,
+		lastError, id)
+}
+
+// update runs one statement on one pending delivery; ENOTFOUND if it is
+// gone or no longer pending.
+func (s *OutboxStore) update(ctx context.Context, op, query string, args ...any) error {
+	return s.db.writeTx(ctx, op, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return lacop.Errorf(lacop.ENOTFOUND, "No pending delivery with that id.")
+		}
+		return nil
+	})
+}
+
+// Deliveries implements lacop.OutboxStore.
+func (s *OutboxStore) Deliveries(ctx context.Context, state string, limit int) ([]*lacop.Delivery, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	return scanDeliveries(s.db.read.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM outbox
+		WHERE state = ? ORDER BY created_at, id LIMIT ?`, state, limit))
+}
+
+// CountDeliveries implements lacop.OutboxStore.
+func (s *OutboxStore) CountDeliveries(ctx context.Context) (map[string]int, error) {
+	rows, err := s.db.read.QueryContext(ctx, `SELECT state, count(*) FROM outbox GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: count deliveries: %w", err)
+	}
+	defer rows.Close()
+	counts := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("sqlite: count deliveries: %w", err)
+		}
+		counts[state] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: count deliveries: %w", err)
+	}
+	return counts, nil
+}
+
+// PruneDeliveries implements lacop.OutboxStore.
+func (s *OutboxStore) PruneDeliveries(ctx context.Context, before time.Time) error {
+	return s.db.writeTx(ctx, "prune deliveries", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE state = 'failed' AND created_at < ?`, ms(before))
+		return err
+	})
+}
+
+// scanDeliveries reads rows of deliveryColumns.
+func scanDeliveries(rows *sql.Rows, err error) ([]*lacop.Delivery, error) {
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []*lacop.Delivery
+	for rows.Next() {
+		var d lacop.Delivery
+		var created, next, until int64
+		if err := rows.Scan(&d.ID, &d.Kind, &d.Key, &d.Payload, &d.State, &d.Attempts, &d.LastError,
+			&created, &next, &d.LeaseOwner, &until); err != nil {
+			return nil, fmt.Errorf("sqlite: deliveries: %w", err)
+		}
+		d.CreatedAt, d.NextAttemptAt, d.LeaseUntil = fromMSOrZero(created), fromMSOrZero(next), fromMSOrZero(until)
+		out = append(out, &d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// sortDeliveries puts deliveries in the order a sender should work them:
+// due first, then oldest.
+func sortDeliveries(list []*lacop.Delivery) {
+	slices.SortFunc(list, func(a, b *lacop.Delivery) int {
+		if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
+			return c
+		}
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+}
+
+// fromMSOrZero is fromMS for columns where 0 means "not set".
+func fromMSOrZero(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return fromMS(v)
+}
