@@ -166,15 +166,29 @@ type Delivery struct {
 	LeaseUntil time.Time
 }
 
+// Claim says which deliveries a sender takes: up to Limit due at Now,
+// leased to Owner until Now+Lease, and at most PerKey minus Busy[key] of
+// each key (PerKey 0: no cap per key), so that a sender with its hands
+// full for one receiver does not take that receiver's backlog from other
+// senders, nor let it crowd out the others' deliveries.
+type Claim struct {
+	Owner  string
+	Now    time.Time
+	Lease  time.Duration
+	Limit  int
+	PerKey int
+	Busy   map[string]int
+}
+
 // OutboxStore keeps deliveries. Every instance may run a sender; a lease
 // makes sure each delivery is worked by one at a time.
 type OutboxStore interface {
 	EnqueueDeliveries(ctx context.Context, ds ...*Delivery) error
-	// ClaimDeliveries leases up to limit pending deliveries that are due at
-	// now and not leased by another owner, until now+lease, and returns them
-	// (Attempts not yet raised). Concurrent claims never return the same
-	// delivery.
-	ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*Delivery, error)
+	// ClaimDeliveries leases pending deliveries that are due and not
+	// leased (a lease that ran out is a crashed sender's, free again), as
+	// the claim says, and returns them due first (Attempts not yet raised).
+	// Concurrent claims never return the same delivery.
+	ClaimDeliveries(ctx context.Context, c Claim) ([]*Delivery, error)
 	// FinishDelivery deletes a delivered one; no error if gone.
 	FinishDelivery(ctx context.Context, id string) error
 	// RetryDelivery records a failed attempt (Attempts+1, lastError) and

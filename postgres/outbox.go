@@ -29,21 +29,31 @@ func (s *OutboxStore) EnqueueDeliveries(ctx context.Context, ds ...*lacop.Delive
 	return nil
 }
 
-// ClaimDeliveries implements lacop.OutboxStore.
-func (s *OutboxStore) ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*lacop.Delivery, error) {
-	if owner == "" || lease <= 0 || limit <= 0 {
+// ClaimDeliveries implements lacop.OutboxStore. Two instances claiming at
+// once may pick the same candidates; the update re-checks each row's lease
+// under its lock, so the later one skips what the first took.
+func (s *OutboxStore) ClaimDeliveries(ctx context.Context, c lacop.Claim) ([]*lacop.Delivery, error) {
+	if c.Owner == "" || c.Lease <= 0 || c.Limit <= 0 || c.PerKey < 0 {
 		return nil, lacop.Errorf(lacop.EINVALID, "A claim needs an owner, a lease and a limit.")
 	}
+	busy := c.Busy
+	if busy == nil {
+		busy = map[string]int{}
+	}
 	out, err := scanDeliveries(s.db.pool.Query(ctx, `WITH due AS (
-			SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3
-				AND lease_until <= $3
-			ORDER BY next_attempt_at, created_at, id LIMIT $4 FOR UPDATE SKIP LOCKED),
+			SELECT id FROM (
+				SELECT id, key, next_attempt_at, created_at, row_number() OVER (
+					PARTITION BY key ORDER BY next_attempt_at, created_at, id) AS rn
+				FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3 AND lease_until <= $3) AS k
+			WHERE $5 = 0 OR rn <= $5 - coalesce(($6::jsonb ->> k.key)::int, 0)
+			ORDER BY next_attempt_at, created_at, id LIMIT $4),
 		claimed AS (
-			UPDATE outbox o SET lease_owner = $1, lease_until = $2 FROM due WHERE o.id = due.id
+			UPDATE outbox o SET lease_owner = $1, lease_until = $2 FROM due
+			WHERE o.id = due.id AND o.state = 'pending' AND o.lease_until <= $3
 			RETURNING o.id, o.kind, o.key, o.payload, o.state, o.attempts, o.last_error,
 				o.created_at, o.next_attempt_at, o.lease_owner, o.lease_until)
 		SELECT `+deliveryColumns+` FROM claimed ORDER BY next_attempt_at, created_at, id`,
-		owner, ms(now.Add(lease)), ms(now), limit))
+		c.Owner, ms(c.Now.Add(c.Lease)), ms(c.Now), c.Limit, c.PerKey, busy))
 	if err != nil {
 		return nil, wrap("claim deliveries", err)
 	}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -35,18 +36,23 @@ func (s *OutboxStore) EnqueueDeliveries(ctx context.Context, ds ...*lacop.Delive
 }
 
 // ClaimDeliveries implements lacop.OutboxStore.
-func (s *OutboxStore) ClaimDeliveries(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*lacop.Delivery, error) {
-	if owner == "" || lease <= 0 || limit <= 0 {
-		return nil, lacop.Errorf(lacop.EINVALID, "A claim needs an owner, a lease and a limit.")
+func (s *OutboxStore) ClaimDeliveries(ctx context.Context, c lacop.Claim) ([]*lacop.Delivery, error) {
+	busy, err := checkClaim(c)
+	if err != nil {
+		return nil, err
 	}
 	var out []*lacop.Delivery
-	err := s.db.writeTx(ctx, "claim deliveries", func(tx *sql.Tx) error {
+	err = s.db.writeTx(ctx, "claim deliveries", func(tx *sql.Tx) error {
 		var err error
 		out, err = scanDeliveries(tx.QueryContext(ctx, `UPDATE outbox SET lease_owner = ?, lease_until = ?
-			WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?
-				AND lease_until <= ? ORDER BY next_attempt_at, created_at, id LIMIT ?)
+			WHERE id IN (SELECT id FROM (
+					SELECT id, key, next_attempt_at, created_at, row_number() OVER (
+						PARTITION BY key ORDER BY next_attempt_at, created_at, id) AS rn
+					FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND lease_until <= ?) AS k
+				WHERE ? = 0 OR rn <= ? - coalesce((SELECT value FROM json_each(?) AS b WHERE b.key = k.key), 0)
+				ORDER BY next_attempt_at, created_at, id LIMIT ?)
 			RETURNING `+deliveryColumns,
-			owner, ms(now.Add(lease)), ms(now), ms(now), limit))
+			c.Owner, ms(c.Now.Add(c.Lease)), ms(c.Now), ms(c.Now), c.PerKey, c.PerKey, busy, c.Limit))
 		return err
 	})
 	if err != nil {
@@ -54,6 +60,20 @@ func (s *OutboxStore) ClaimDeliveries(ctx context.Context, owner string, now tim
 	}
 	sortDeliveries(out) // RETURNING gives no order
 	return out, nil
+}
+
+// checkClaim refuses a claim no sender should make and returns its Busy
+// map as JSON.
+func checkClaim(c lacop.Claim) (string, error) {
+	if c.Owner == "" || c.Lease <= 0 || c.Limit <= 0 || c.PerKey < 0 {
+		return "", lacop.Errorf(lacop.EINVALID, "A claim needs an owner, a lease and a limit.")
+	}
+	busy := c.Busy
+	if busy == nil {
+		busy = map[string]int{}
+	}
+	b, err := json.Marshal(busy)
+	return string(b), err
 }
 
 // FinishDelivery implements lacop.OutboxStore.

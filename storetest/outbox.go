@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -66,7 +67,7 @@ func testOutbox(t *testing.T, open func(t *testing.T) Stores) {
 			delivery("due2", base, base),
 			delivery("due3", base, base),
 			delivery("later", base, base.Add(time.Minute))))
-		got, err := s.ClaimDeliveries(ctx, "a", base, 30*time.Second, 2)
+		got, err := s.ClaimDeliveries(ctx, lacop.Claim{Owner: "a", Now: base, Lease: 30 * time.Second, Limit: 2})
 		must(t, "claim", err)
 		if len(got) != 2 || got[0].ID != "due1" {
 			t.Fatalf("claim(limit 2) = %v; want due1 and one more, due first", deliveryIDs(got))
@@ -74,16 +75,16 @@ func testOutbox(t *testing.T, open func(t *testing.T) Stores) {
 		if got[0].LeaseOwner != "a" || !sameMS(got[0].LeaseUntil, base.Add(30*time.Second)) || got[0].Attempts != 0 {
 			t.Errorf("claimed delivery = %+v; want leased to a until base+30s", got[0])
 		}
-		rest, err := s.ClaimDeliveries(ctx, "b", base, 30*time.Second, 10)
+		rest, err := s.ClaimDeliveries(ctx, lacop.Claim{Owner: "b", Now: base, Lease: 30 * time.Second, Limit: 10})
 		must(t, "claim rest", err)
 		if len(rest) != 1 || rest[0].ID == got[1].ID || rest[0].ID == "later" {
 			t.Fatalf("second claim = %v; want the one due delivery a did not get", deliveryIDs(rest))
 		}
-		if again, err := s.ClaimDeliveries(ctx, "a", base.Add(29*time.Second), 30*time.Second, 10); err != nil || len(again) != 0 {
+		if again, err := s.ClaimDeliveries(ctx, lacop.Claim{Owner: "a", Now: base.Add(29 * time.Second), Lease: 30 * time.Second, Limit: 10}); err != nil || len(again) != 0 {
 			t.Errorf("claim while leased = %v, %v; want nothing (not even for the owner)", deliveryIDs(again), err)
 		}
 		// A sender that crashed: its lease runs out and another takes over.
-		taken, err := s.ClaimDeliveries(ctx, "c", base.Add(30*time.Second), 30*time.Second, 10)
+		taken, err := s.ClaimDeliveries(ctx, lacop.Claim{Owner: "c", Now: base.Add(30 * time.Second), Lease: 30 * time.Second, Limit: 10})
 		must(t, "claim after lease", err)
 		if len(taken) != 3 {
 			t.Errorf("claim after the leases ran out = %v; want the 3 due deliveries", deliveryIDs(taken))
@@ -93,13 +94,38 @@ func testOutbox(t *testing.T, open func(t *testing.T) Stores) {
 				t.Errorf("%s leased to %q; want c", d.ID, d.LeaseOwner)
 			}
 		}
-		wantCode(t, "claim without owner", func() error { _, err := s.ClaimDeliveries(ctx, "", base, time.Second, 1); return err }(), lacop.EINVALID)
+		_, err = s.ClaimDeliveries(ctx, lacop.Claim{Now: base, Lease: time.Second, Limit: 1})
+		wantCode(t, "claim without owner", err, lacop.EINVALID)
+	})
+
+	t.Run("ClaimPerKey", func(t *testing.T) {
+		s := open(t).Outbox
+		for i := range 5 {
+			for _, key := range []string{"hung", "ok", "other"} {
+				d := delivery(fmt.Sprintf("%s%d", key, i), base.Add(time.Duration(i)*time.Second), base)
+				d.Key = key
+				must(t, "enqueue", s.EnqueueDeliveries(ctx, d))
+			}
+		}
+		// The sender has 2 in flight for "hung" and 1 for "ok": with 2 per
+		// key it may take none of hung's, one of ok's, two of other's.
+		got, err := s.ClaimDeliveries(ctx, lacop.Claim{Owner: "a", Now: base, Lease: time.Minute, Limit: 10,
+			PerKey: 2, Busy: map[string]int{"hung": 2, "ok": 1, "a.b'c\\\"": 7}})
+		must(t, "claim", err)
+		if ids := deliveryIDs(got); !slices.Equal(ids, []string{"ok0", "other0", "other1"}) {
+			t.Errorf("claim with 2 per key = %v; want [ok0 other0 other1]", ids)
+		}
+		got, err = s.ClaimDeliveries(ctx, lacop.Claim{Owner: "a", Now: base, Lease: time.Minute, Limit: 3, PerKey: 2})
+		must(t, "claim", err)
+		if ids := deliveryIDs(got); !slices.Equal(ids, []string{"hung0", "hung1", "ok1"}) {
+			t.Errorf("second claim (limit 3, 2 per key) = %v; want [hung0 hung1 ok1]", ids)
+		}
 	})
 
 	t.Run("RetryFailFinish", func(t *testing.T) {
 		s := open(t).Outbox
 		must(t, "enqueue", s.EnqueueDeliveries(ctx, delivery("r", base, base), delivery("f", base, base), delivery("ok", base, base)))
-		_, err := s.ClaimDeliveries(ctx, "a", base, time.Minute, 10)
+		_, err := s.ClaimDeliveries(ctx, lacop.Claim{Owner: "a", Now: base, Lease: time.Minute, Limit: 10})
 		must(t, "claim", err)
 		must(t, "retry", s.RetryDelivery(ctx, "r", base.Add(10*time.Second), "503 Service Unavailable"))
 		must(t, "fail", s.FailDelivery(ctx, "f", "404 Not Found"))
@@ -110,10 +136,10 @@ func testOutbox(t *testing.T, open func(t *testing.T) Stores) {
 		wantCode(t, "retry failed", s.RetryDelivery(ctx, "f", base, "x"), lacop.ENOTFOUND)
 
 		// The retried one is released but waits for its time.
-		if got, err := s.ClaimDeliveries(ctx, "b", base.Add(9*time.Second), time.Minute, 10); err != nil || len(got) != 0 {
+		if got, err := s.ClaimDeliveries(ctx, lacop.Claim{Owner: "b", Now: base.Add(9 * time.Second), Lease: time.Minute, Limit: 10}); err != nil || len(got) != 0 {
 			t.Errorf("claim before the retry time = %v, %v; want nothing", deliveryIDs(got), err)
 		}
-		got, err := s.ClaimDeliveries(ctx, "b", base.Add(10*time.Second), time.Minute, 10)
+		got, err := s.ClaimDeliveries(ctx, lacop.Claim{Owner: "b", Now: base.Add(10 * time.Second), Lease: time.Minute, Limit: 10})
 		must(t, "claim retry", err)
 		if len(got) != 1 || got[0].ID != "r" || got[0].Attempts != 1 || got[0].LastError != "503 Service Unavailable" {
 			t.Errorf("claim at the retry time = %+v; want r with 1 attempt and its error", got)
@@ -150,7 +176,7 @@ func testOutbox(t *testing.T, open func(t *testing.T) Stores) {
 			wg.Go(func() {
 				owner := fmt.Sprintf("w%d", w)
 				for {
-					got, err := s.ClaimDeliveries(ctx, owner, base, time.Minute, 4)
+					got, err := s.ClaimDeliveries(ctx, lacop.Claim{Owner: owner, Now: base, Lease: time.Minute, Limit: 4})
 					if err != nil {
 						t.Errorf("claim: %v", err)
 						return
