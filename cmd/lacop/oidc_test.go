@@ -39,7 +39,9 @@ func verifies(t *testing.T, secret, hash string) bool {
 // the secret against, and the secret itself is printed nowhere.
 func TestOIDCHashSecret(t *testing.T) {
 	const secret = "grafana-client-secret"
-	for _, stdin := range []string{secret + "\n", secret, secret + "\r\n", secret + "\nsecond line\n"} {
+	// Without a final newline (printf, a file without one); and only the
+	// first line, without its CRLF.
+	for _, stdin := range []string{secret, secret + "\r\nsecond line\n"} {
 		stdout, stderr, err := hashSecret(t, stdin)
 		if err != nil {
 			t.Fatalf("hash-secret with stdin %q: %v\n%s", stdin, err, stderr)
@@ -68,7 +70,7 @@ func TestOIDCHashSecret(t *testing.T) {
 // and reads nothing.
 func TestOIDCHashSecretGenerate(t *testing.T) {
 	seen := map[string]bool{}
-	for range 2 {
+	for i := range 2 {
 		stdout, stderr, err := hashSecret(t, "not read\n", "--generate")
 		if err != nil {
 			t.Fatalf("hash-secret --generate: %v\n%s", err, stderr)
@@ -85,10 +87,12 @@ func TestOIDCHashSecretGenerate(t *testing.T) {
 		if b, err := base64.RawURLEncoding.DecodeString(secret); err != nil || len(b) != 32 {
 			t.Errorf("secret %q: %d bytes, %v; want 32 bytes of unpadded base64url", secret, len(b), err)
 		}
-		if !verifies(t, secret, hash) {
+		// Argon2id is slow (more so under -race): the second run is only
+		// for a second secret.
+		if i == 0 && !verifies(t, secret, hash) {
 			t.Errorf("hash %q does not verify the secret %q printed with it", hash, secret)
 		}
-		if verifies(t, "not read", hash) {
+		if i == 0 && verifies(t, "not read", hash) {
 			t.Errorf("--generate hashed stdin")
 		}
 		if seen[secret] {
