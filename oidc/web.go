@@ -193,6 +193,9 @@ func (p *Provider) RemoveAccess(ctx context.Context, userID, clientID, actorID s
 // through a session, with iss and sid, for the signed-out page's iframes.
 // They must be read before the session ends (its grants end with it).
 func (p *Provider) FrontchannelURLs(ctx context.Context, sessionID string) []string {
+	if p == nil { // no apps configured
+		return nil
+	}
 	gs, err := p.store.AppGrants(ctx, lacop.GrantSelection{SessionIDs: []string{sessionID}})
 	if err != nil {
 		return nil

@@ -84,9 +84,15 @@ func (s *Server) handleLogoutSubmit(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	// The apps that asked for front-channel logout are loaded in hidden
+	// frames on the way out (their back-channel logouts go regardless).
+	var front []string
+	if id, err := s.authenticate(r); err == nil {
+		front = s.cfg.Apps.FrontchannelURLs(r.Context(), id.Session.ID)
+	}
 	if err := s.logout(w, r); err != nil {
 		s.error(w, r, err)
 		return
 	}
-	seeOther(w, s.redirects.Target(r.PostForm.Get("rd"), loggedOutPage))
+	s.signedOut(w, r, front, s.redirects.Target(r.PostForm.Get("rd"), loggedOutPage))
 }

@@ -87,6 +87,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/admin/sessions", s.apiAdmin(s.handleAdminSessions))
 	mux.HandleFunc("DELETE /api/admin/sessions/{id}", s.apiAdmin(s.handleAdminSessionDelete))
 	mux.HandleFunc("GET /api/admin/audit", s.apiAdmin(s.handleAdminAudit))
+	mux.HandleFunc("GET /api/admin/apps", s.apiAdmin(s.handleAdminApps))
 
 	// The admin panel.
 	mux.HandleFunc("GET /admin", s.pageAdmin(func(w http.ResponseWriter, r *http.Request) { seeOther(w, "/admin/users") }))
@@ -96,6 +97,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /admin/sessions", s.pageAdmin(s.handleAdminSessionsPage))
 	mux.HandleFunc("POST /admin/sessions/{id}/end", s.pageAdmin(s.handleAdminSessionEndSubmit))
 	mux.HandleFunc("GET /admin/logs", s.pageAdmin(s.handleAdminLogsPage))
+	mux.HandleFunc("GET /admin/apps", s.pageAdmin(s.handleAdminAppsPage))
 
 	// Help, readable signed in or not.
 	mux.HandleFunc("GET /help", s.handleHelp)

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/access"
 	"github.com/lacop/lacop/auth"
 	"github.com/lacop/lacop/oidc"
@@ -40,6 +41,9 @@ type Config struct {
 	Access *access.Rules
 	// Apps is the OpenID Connect provider; nil when no app is configured.
 	Apps *oidc.Provider
+	// Outbox is where the apps' back-channel logouts wait, shown to admins;
+	// nil when no app is configured.
+	Outbox lacop.OutboxStore
 	// AppOrigins are the origins of the apps' redirect URIs: a sign-in or
 	// consent form ends in a redirect there, which form-action must allow.
 	AppOrigins []string

@@ -41,6 +41,14 @@ func (m *Main) openApps(ctx context.Context, hasher *password.Hasher, sealer *se
 	return nil
 }
 
+// appsOutbox is the outbox the admin panel shows: nil without apps.
+func (m *Main) appsOutbox() lacop.OutboxStore {
+	if m.Apps == nil {
+		return nil
+	}
+	return m.backend.outbox
+}
+
 // wakeOutbox sends new deliveries at once when this process runs a sender;
 // otherwise (the CLI) the serving instances find them on their next poll.
 func (m *Main) wakeOutbox() {

@@ -72,6 +72,7 @@ func (m *Main) Run(ctx context.Context, ln *connlimit.Listener) error {
 		MaxUnknownCookies: m.Config.Regulation.MaxUnknownCookies,
 		Access:            accessRules,
 		Apps:              m.Apps,
+		Outbox:            m.appsOutbox(),
 		AppOrigins:        m.appOrigins(),
 	}, m.Auth, redirects, m.backend.ping, m.Logger)
 	if err != nil {
