@@ -53,6 +53,7 @@ func TestDefault(t *testing.T) {
 		Server:        Server{ShutdownGrace: 10 * time.Second},
 		AccessControl: AccessControl{DefaultPolicy: "one_factor"},
 		Log:           Log{Level: "info", Format: "text"},
+		OIDC:          OIDC{BackchannelRetry: 24 * time.Hour},
 	}
 	got := Default()
 	if !reflect.DeepEqual(got, want) {
@@ -82,6 +83,7 @@ func TestKeys(t *testing.T) {
 		"auth.require_second_factor",
 		"access_control.default_policy", "access_control.rules",
 		"log.level", "log.format",
+		"oidc.clients", "oidc.backchannel_retry",
 	}
 	if got := Keys(); !slices.Equal(got, want) {
 		t.Errorf("Keys() = %q; want %q", got, want)
@@ -147,6 +149,22 @@ access_control:
 log:
   level: debug
   format: json
+oidc:
+  clients:
+    - id: grafana
+      name: Grafana
+      secret: "$argon2id$v=19$m=1024,t=1,p=1$vB5AR0tsjpDjyvw0dYCQwg$FGFtYJc21jVGljho8Dv/1r527csTfgayz/xeuRX74dE"
+      public: false
+      redirect_uris: [https://grafana.example.com/login/generic_oauth]
+      post_logout_redirect_uris: [https://grafana.example.com/]
+      backchannel_logout_uri: https://grafana.example.com/oidc/backchannel
+      backchannel_logout_session_required: true
+      frontchannel_logout_uri: https://grafana.example.com/oidc/frontchannel
+      scopes: [openid, email]
+      consent: explicit
+      groups: [admins]
+      id_token_signed_response_alg: ES256
+  backchannel_retry: 1h
 `
 
 func TestLoadFileSetsEveryKey(t *testing.T) {
@@ -169,6 +187,18 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 			{Domain: "public.example.com", Policy: "bypass"},
 		}},
 		Log: Log{Level: "debug", Format: "json"},
+		OIDC: OIDC{Clients: []Client{{
+			ID: "grafana", Name: "Grafana", Secret: testHash,
+			RedirectURIs:                     []string{"https://grafana.example.com/login/generic_oauth"},
+			PostLogoutRedirectURIs:           []string{"https://grafana.example.com/"},
+			BackchannelLogoutURI:             "https://grafana.example.com/oidc/backchannel",
+			BackchannelLogoutSessionRequired: true,
+			FrontchannelLogoutURI:            "https://grafana.example.com/oidc/frontchannel",
+			Scopes:                           []string{"openid", "email"},
+			Consent:                          "explicit",
+			Groups:                           []string{"admins"},
+			IDTokenSignedResponseAlg:         "ES256",
+		}}, BackchannelRetry: time.Hour},
 	}
 	got, warnings, err := Load(Source{File: writeFile(t, fullFile)})
 	if err != nil || len(warnings) > 0 {

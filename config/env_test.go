@@ -165,6 +165,8 @@ func TestEveryKeyHasAnEnvVar(t *testing.T) {
 		"access_control.rules":           "[]",
 		"log.level":                      "warn",
 		"log.format":                     "json",
+		"oidc.clients":                   `[{id: grafana, secret: "` + testHash + `", redirect_uris: [https://grafana.example.com/cb]}]`,
+		"oidc.backchannel_retry":         "1h",
 	}
 	var environ []string
 	for _, k := range Keys() {

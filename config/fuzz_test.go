@@ -23,6 +23,7 @@ func FuzzLoad(f *testing.F) {
 		{"access_control:\n  rules: [{domain: '*', policy: deny}]\n", "access_control.rules", "[{}]"},
 		{"\x00\xff", "server.trusted_proxies", "10.0.0.0/33"},
 		{"a: &a [*a, *a]\nb: *a\n", "log.level", "loud"},
+		{"oidc:\n  clients: [{id: a, public: true, redirect_uris: ['http://localhost/cb']}]\n", "oidc.clients", "[{id: b, secret: $plaintext$x}]"},
 	} {
 		f.Add(seed.file, seed.key, seed.value)
 	}

@@ -35,9 +35,11 @@ const (
 )
 
 // Load reads the file, then the environment, then the flags, each
-// overriding the one before, and validates the result. On any problem it
-// returns a *Errors with every problem found, each naming its key and
-// source. The warnings name LACOP_* environment variables that match no key.
+// overriding the one before, fills in the defaults of OpenID Connect
+// clients, and validates the result. On any problem it returns a *Errors
+// with every problem found, each naming its key and source. The warnings
+// name LACOP_* environment variables that match no key, and client secrets
+// written in plain text.
 func Load(src Source) (Config, []string, error) {
 	cfg := Default()
 	v := reflect.ValueOf(&cfg).Elem()
@@ -78,10 +80,16 @@ func Load(src Source) (Config, []string, error) {
 	if origins["public_url"] == "" {
 		cfg.followListen()
 	}
+	cfg.OIDC.applyDefaults()
 
 	for _, p := range cfg.problems() {
 		if fe, ok := attribute(p, origins, failed); ok {
 			errs = append(errs, fe)
+		}
+	}
+	for _, p := range cfg.OIDC.warnings() {
+		if fe, ok := attribute(p, origins, failed); ok {
+			warnings = append(warnings, fe.Error())
 		}
 	}
 	if len(errs) > 0 {

@@ -165,6 +165,17 @@ func (h *Hasher) NeedsRehash(encoded string) bool {
 	return d.params != h.params
 }
 
+// CheckHash reports whether encoded is a PHC argon2id string that Verify
+// accepts: the exact form Hash writes, with parameters inside the bounds
+// Verify allows. It runs no argon2, so configuration that holds hashes
+// (client secrets) can be checked when it is loaded rather than failing,
+// as an unverifiable secret, on the first sign-in. The error wraps
+// ErrMalformed and says what is wrong without repeating encoded.
+func CheckHash(encoded string) error {
+	_, err := parse(encoded)
+	return err
+}
+
 // VerifyDummy spends the same time as a Verify against a hash made with h's
 // params, and reports nothing; use it when the account does not exist, so
 // that a sign-in with an unknown email takes as long as one with a wrong

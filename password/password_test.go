@@ -198,11 +198,41 @@ func TestVerifyMalformed(t *testing.T) {
 		if !h.NeedsRehash(tt.enc) {
 			t.Errorf("%s: NeedsRehash(%q) = false; want true", tt.name, tt.enc)
 		}
+		if err := CheckHash(tt.enc); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: CheckHash(%q) = %v; want ErrMalformed", tt.name, tt.enc, err)
+		}
 	}
 
 	// The base of the cases above is itself well formed.
 	if _, err := parse(valid); err != nil {
 		t.Errorf("parse(%q) = %v; want nil", valid, err)
+	}
+}
+
+// TestCheckHash: what Hash writes passes, with any parameters Verify
+// accepts; what is not a hash at all (the plaintext form config allows for
+// client secrets, a bare secret) does not. TestVerifyMalformed has the
+// damaged hashes.
+func TestCheckHash(t *testing.T) {
+	ctx := context.Background()
+	for _, p := range []Params{cheap, {Time: 2, Memory: 2048, Threads: 4, KeyLen: 16, SaltLen: 8}} {
+		enc, err := NewHasher(p, 0).Hash(ctx, "s3cret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckHash(enc); err != nil {
+			t.Errorf("CheckHash(%q) = %v; want nil", enc, err)
+		}
+	}
+	for _, enc := range []string{"$plaintext$s3cret", "s3cret", "$argon2id$"} {
+		if err := CheckHash(enc); !errors.Is(err, ErrMalformed) {
+			t.Errorf("CheckHash(%q) = %v; want ErrMalformed", enc, err)
+		}
+	}
+	// The message says what is wrong with the hash, never what it holds.
+	const secretish = "$argon2id$v=19$m=1024,t=1,p=1$hunter2hunter2$hunter2"
+	if err := CheckHash(secretish); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("CheckHash(%q) = %v; want an error that does not repeat the string", secretish, err)
 	}
 }
 

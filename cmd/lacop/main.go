@@ -100,7 +100,7 @@ func (m *Main) Command() *cobra.Command {
 	}
 	// A switch, so a bare --tls-self-signed turns it on.
 	m.flags.tlsSelfSigned = pf.Bool("tls-self-signed", false, "serve HTTPS with a self-signed certificate kept in the data directory")
-	root.AddCommand(m.serveCommand(), m.userCommand(), m.sessionCommand(), m.auditCommand(), m.configCommand(), m.keysCommand())
+	root.AddCommand(m.serveCommand(), m.userCommand(), m.sessionCommand(), m.auditCommand(), m.configCommand(), m.keysCommand(), m.oidcCommand())
 	return root
 }
 
@@ -185,7 +185,7 @@ func (m *Main) OpenService(ctx context.Context) error {
 	}
 	stores := m.backend.stores
 	cfg := m.Config
-	hasher := password.NewHasher(password.DefaultParams(), 0)
+	hasher := passwordHasher()
 	m.Auth = auth.NewService(auth.Config{
 		InactivityTimeout:   cfg.Session.InactivityTimeout,
 		Lifetime:            cfg.Session.Lifetime,
@@ -213,6 +213,13 @@ func (m *Main) OpenService(ctx context.Context) error {
 	// Like a schema migration, on every open: addresses an older lacop
 	// stored un-normalised must be found by the first command run.
 	return m.Auth.NormalizeStoredEmails(ctx)
+}
+
+// passwordHasher hashes and verifies sign-in passwords and the apps'
+// client secrets. Both the server and `lacop oidc hash-secret` make theirs
+// here, so a hash the CLI prints costs what the server expects to verify.
+func passwordHasher() *password.Hasher {
+	return password.NewHasher(password.DefaultParams(), 0)
 }
 
 // Close releases what Open opened.
