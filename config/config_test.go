@@ -163,7 +163,7 @@ oidc:
       scopes: [openid, email]
       consent: explicit
       groups: [admins]
-      id_token_signed_response_alg: ES256
+      id_token_signed_response_alg: RS256
   backchannel_retry: 1h
 `
 
@@ -197,7 +197,7 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 			Scopes:                           []string{"openid", "email"},
 			Consent:                          "explicit",
 			Groups:                           []string{"admins"},
-			IDTokenSignedResponseAlg:         "ES256",
+			IDTokenSignedResponseAlg:         "RS256",
 		}}, BackchannelRetry: time.Hour},
 	}
 	got, warnings, err := Load(Source{File: writeFile(t, fullFile)})

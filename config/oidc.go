@@ -152,8 +152,14 @@ func (c Client) check(ck *checker, key string) {
 	if !slices.Contains([]string{ConsentImplicit, ConsentExplicit}, c.Consent) {
 		add(".consent", "%q: must be one of %s, %s", c.Consent, ConsentImplicit, ConsentExplicit)
 	}
-	if algs := []string{AlgRS256, AlgES256, AlgEdDSA}; !slices.Contains(algs, c.IDTokenSignedResponseAlg) {
-		add(".id_token_signed_response_alg", "%q: must be one of %s", c.IDTokenSignedResponseAlg, strings.Join(algs, ", "))
+	switch c.IDTokenSignedResponseAlg {
+	case AlgRS256:
+	case AlgES256, AlgEdDSA:
+		// Refused rather than accepted and ignored: an app told ES256
+		// that receives RS256 fails to verify every sign-in.
+		add(".id_token_signed_response_alg", "%q: not supported yet; lacop signs ID tokens with %s", c.IDTokenSignedResponseAlg, AlgRS256)
+	default:
+		add(".id_token_signed_response_alg", "%q: must be %s", c.IDTokenSignedResponseAlg, AlgRS256)
 	}
 	for j, g := range c.Groups {
 		if strings.TrimSpace(g) == "" {

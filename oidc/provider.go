@@ -85,6 +85,7 @@ func New(ctx context.Context, cfg Config, a *auth.Service, store lacop.AppStore,
 		p.cfg.IDTokenTTL = time.Hour
 	}
 	for _, c := range cfg.Clients {
+		c.ApplyDefaults() // Load has, but a Config built in code may not have
 		p.clients[c.ID] = &client{cfg: c, loginURL: cfg.Issuer + PathContinue + "?id=", idTTL: p.cfg.IDTokenTTL}
 	}
 	p.keys = &keyRing{store: a.Keys, sealer: sealer, now: a.Now}
@@ -103,7 +104,7 @@ func New(ctx context.Context, cfg Config, a *auth.Service, store lacop.AppStore,
 		GrantTypeRefreshToken:             true,
 		BackChannelLogoutSupported:        true,
 		BackChannelLogoutSessionSupported: true,
-		SupportedScopes:                   []string{"openid", "profile", "email", "groups", "offline_access"},
+		SupportedScopes:                   config.DefaultScopes(),
 		SupportedClaims: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "acr", "amr",
 			"at_hash", "c_hash", "azp", "email", "email_verified", "name", "preferred_username", "groups"},
 	}

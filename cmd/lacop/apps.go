@@ -33,11 +33,6 @@ func (m *Main) openApps(ctx context.Context, hasher *password.Hasher, sealer *se
 	}
 	m.Apps = p
 	m.Auth.Apps = auth.Apps{Store: m.backend.apps, Logouts: p.Logouts, Queued: m.wakeOutbox}
-	for _, c := range m.Config.OIDC.Clients {
-		if strings.HasPrefix(c.Secret, "$plaintext$") {
-			m.Logger.Warn("an app's secret is written in plain text in the configuration; store its hash (lacop oidc hash-secret)", "client", c.ID)
-		}
-	}
 	return nil
 }
 
