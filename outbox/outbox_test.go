@@ -91,7 +91,8 @@ func TestDeliversAndForgets(t *testing.T) {
 	run(t, s)
 	enqueue(t, store, "a", "one", "two", "three")
 	s.Wake() // the poll is an hour: only the wake can start it
-	waitFor(t, "3 deliveries", func() bool { return counts(t, store)[lacop.DeliveryPending] == 0 })
+	// The row goes before the count: wait for both.
+	waitFor(t, "3 deliveries", func() bool { return counts(t, store)[lacop.DeliveryPending] == 0 && s.Stats().InFlight == 0 })
 	mu.Lock()
 	defer mu.Unlock()
 	if len(got) != 3 || got["one"] != 1 || got["two"] != 1 || got["three"] != 1 {
@@ -120,7 +121,9 @@ func TestRetriesWithBackoffThenDelivers(t *testing.T) {
 	run(t, s)
 	enqueue(t, store, "a", "d")
 	s.Wake()
-	waitFor(t, "delivery after two failures", func() bool { return counts(t, store)[lacop.DeliveryPending] == 0 })
+	waitFor(t, "delivery after two failures", func() bool {
+		return counts(t, store)[lacop.DeliveryPending] == 0 && s.Stats().InFlight == 0
+	})
 	if n := calls.Load(); n != 3 {
 		t.Errorf("%d attempts; want 3", n)
 	}
