@@ -90,7 +90,11 @@ func (s *Server) handleOAuthContinue(w http.ResponseWriter, r *http.Request) {
 			s.cfg.Apps.Refuse(w, r, pr, oidc.LoginRequired())
 			return
 		}
-		seeOther(w, "/login?rd="+url.QueryEscape(oidc.PathContinue+"?id="+url.QueryEscape(id)))
+		next := "/login?rd=" + url.QueryEscape(oidc.PathContinue+"?id="+url.QueryEscape(id))
+		if err == nil && s.auth.Pending(ident) == auth.StepNone {
+			next += "&reauth=1" // signed in, but not freshly enough
+		}
+		seeOther(w, next)
 		return
 	}
 	if !s.cfg.Apps.Allowed(pr, ident.User) {

@@ -81,9 +81,16 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	q := r.URL.Query()
 	rd := q.Get("rd")
+	data := pageData{Title: "Sign in", Form: map[string]string{"rd": rd}}
 	if secret := s.sessionSecret(r); secret != "" {
 		id, err := s.checkCookie(r.Context(), secret, s.client(r))
 		switch {
+		case err == nil && q.Get("reauth") == "1" && s.auth.Pending(id) == auth.StepNone:
+			// An app asked for a fresh sign-in (prompt=login, max_age):
+			// the form, even though this browser is signed in. Signing
+			// in replaces the session (handleLoginSubmit).
+			data.Form["email"] = id.User.Email
+			data.Notice = "Sign in again to continue."
 		case err == nil:
 			seeOther(w, s.signedInTarget(id, rd))
 			return
@@ -92,7 +99,6 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 			s.clearSessionCookie(w)
 		}
 	}
-	data := pageData{Title: "Sign in", Form: map[string]string{"rd": rd}}
 	switch {
 	case q.Get("loggedOut") == "1" && endReasons[q.Get("reason")] != "":
 		data.Notice = endReasons[q.Get("reason")]
@@ -138,6 +144,18 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 			Form: map[string]string{"rd": rd, "email": email},
 		})
 		return
+	}
+	// Signing in on the form over a live session of this browser (an app
+	// asked for a fresh sign-in) replaces it: the old session ends as on
+	// sign-out, apps signed in through it included. Left alive, it would
+	// outlive every sign-out this browser can do.
+	if old := s.sessionSecret(r); old != "" {
+		if err := s.auth.Logout(r.Context(), old, s.client(r)); err != nil {
+			_ = s.auth.Logout(r.Context(), in.Secret, s.client(r))
+			s.error(w, r, err)
+			return
+		}
+		s.cookies.ended(s.cookies.key(old))
 	}
 	s.setSessionCookie(w, in.Secret, in.Session)
 	seeOther(w, s.signedInTarget(&auth.Identity{User: in.User, Session: in.Session}, rd))
