@@ -135,7 +135,8 @@ func (k *keyRing) generate(ctx context.Context, at time.Time) (*lacop.SigningKey
 	return sk, nil
 }
 
-// Rotate adds a new ID-token key, which signs from now on.
+// Rotate adds a new ID-token key, published at once and signing after
+// keyPublish.
 func (k *keyRing) rotate(ctx context.Context) (string, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -154,8 +155,14 @@ func (k *keyRing) rotate(ctx context.Context) (string, error) {
 	return sk.ID, k.loadLocked(ctx)
 }
 
-// current is the signing key, reloaded when another instance may have
-// rotated (at most every keyReload... lazily: every minute).
+// keyPublish is how long a new ID-token key is only published before it
+// signs: every instance reloads its keys at least every minute, so by then
+// each one's JWKS has it, and an app that fetches the JWKS from any
+// instance can verify what any instance signs.
+const keyPublish = 2 * time.Minute
+
+// current is the signing key: the newest one published for keyPublish
+// (the only one on a new store), reloaded every minute to see rotations.
 func (k *keyRing) current(ctx context.Context) (idKey, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -164,7 +171,18 @@ func (k *keyRing) current(ctx context.Context) (idKey, error) {
 			return idKey{}, err
 		}
 	}
-	return k.keys[0], nil
+	return signer(k.keys, k.now()), nil
+}
+
+// signer picks the signing key from keys (newest first): the newest one
+// published long enough, else the oldest there is.
+func signer(keys []idKey, now time.Time) idKey {
+	for _, key := range keys {
+		if now.Sub(key.created) >= keyPublish {
+			return key
+		}
+	}
+	return keys[len(keys)-1]
 }
 
 // all returns every key that verifies, reloading when asked for a kid it

@@ -74,6 +74,15 @@ func (p *Provider) LogoutToken(ctx context.Context, pl logoutPayload) (string, e
 	return t.SignedString(k.private)
 }
 
+// backchannelTransport keeps enough idle connections per app for the
+// outbox's concurrent attempts to one receiver (DefaultTransport keeps 2,
+// so a burst of logouts opened a new connection for most of them).
+func backchannelTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 16
+	return t
+}
+
 // noRedirects is the back-channel HTTP client: a receiver answers, it does
 // not send the token elsewhere.
 var noRedirects = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

@@ -79,7 +79,7 @@ func New(ctx context.Context, cfg Config, a *auth.Service, store lacop.AppStore,
 	p := &Provider{
 		cfg: cfg, auth: a, store: store, hasher: hasher, sealer: sealer, logger: logger, now: a.Now,
 		clients: make(map[string]*client, len(cfg.Clients)),
-		http:    &http.Client{CheckRedirect: noRedirects},
+		http:    &http.Client{CheckRedirect: noRedirects, Transport: backchannelTransport()},
 	}
 	if p.cfg.IDTokenTTL == 0 {
 		p.cfg.IDTokenTTL = time.Hour

@@ -26,7 +26,7 @@ func (m *Main) keysCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(m.Stdout, "new ID-token key %s; running servers sign ID tokens with it within a minute\n", idk)
+				fmt.Fprintf(m.Stdout, "new ID-token key %s; running servers publish it within a minute and sign ID tokens with it after two\n", idk)
 			}
 			return nil
 		},
