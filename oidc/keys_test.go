@@ -16,10 +16,10 @@ func TestSignerWaitsForPublication(t *testing.T) {
 		want string
 	}{
 		{"the only key, brand new (a new store)", []idKey{key("a", 0)}, "a"},
-		{"just rotated: the old key signs", []idKey{key("new", 30 * time.Second), key("old", 40 * 24 * time.Hour)}, "old"},
-		{"a minute after rotating: still the old", []idKey{key("new", 119 * time.Second), key("old", time.Hour)}, "old"},
+		{"just rotated: the old key signs", []idKey{key("new", 30*time.Second), key("old", 40*24*time.Hour)}, "old"},
+		{"a minute after rotating: still the old", []idKey{key("new", 119*time.Second), key("old", time.Hour)}, "old"},
 		{"published long enough: the new key", []idKey{key("new", keyPublish), key("old", time.Hour)}, "new"},
-		{"rotated twice quickly: the newest published", []idKey{key("c", time.Second), key("b", 3 * time.Minute), key("a", time.Hour)}, "b"},
+		{"rotated twice quickly: the newest published", []idKey{key("c", time.Second), key("b", 3*time.Minute), key("a", time.Hour)}, "b"},
 		{"rotated twice within the window: the oldest", []idKey{key("c", time.Second), key("b", time.Minute)}, "b"},
 	} {
 		if got := signer(tc.keys, now).id; got != tc.want {
