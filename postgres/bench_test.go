@@ -11,6 +11,7 @@ import (
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/postgres"
 	"github.com/lacop/lacop/postgres/pgtest"
+	"github.com/lacop/lacop/storetest"
 )
 
 // benchRows is how many rows the benchmarks seed, so that lookups go
@@ -163,4 +164,9 @@ func BenchmarkRecordEvents10k(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkClaimDeliveries3000: see storetest.BenchmarkClaim.
+func BenchmarkClaimDeliveries3000(b *testing.B) {
+	storetest.BenchmarkClaim(b, postgres.NewOutboxStore(open(b, pgtest.NewDatabase(b))))
 }

@@ -29,9 +29,14 @@ func (s *OutboxStore) EnqueueDeliveries(ctx context.Context, ds ...*lacop.Delive
 	return nil
 }
 
-// ClaimDeliveries implements lacop.OutboxStore. Two instances claiming at
-// once may pick the same candidates; the update re-checks each row's lease
-// under its lock, so the later one skips what the first took.
+// ClaimDeliveries implements lacop.OutboxStore. It walks the receivers with
+// pending deliveries down the outbox_key_due index (a skip scan) and takes
+// each one's earliest due, as many as it has room for: a few index lookups
+// per receiver however long the queue, where a window over every due row
+// made draining a burst quadratic (a sender claims as each attempt ends).
+// Two instances claiming at once may pick the same candidates; the update
+// re-checks each row's lease under its lock, so the later one skips what
+// the first took.
 func (s *OutboxStore) ClaimDeliveries(ctx context.Context, c lacop.Claim) ([]*lacop.Delivery, error) {
 	if c.Owner == "" || c.Lease <= 0 || c.Limit <= 0 || c.PerKey < 0 {
 		return nil, lacop.Errorf(lacop.EINVALID, "A claim needs an owner, a lease and a limit.")
@@ -40,13 +45,18 @@ func (s *OutboxStore) ClaimDeliveries(ctx context.Context, c lacop.Claim) ([]*la
 	if busy == nil {
 		busy = map[string]int{}
 	}
-	out, err := scanDeliveries(s.db.pool.Query(ctx, `WITH due AS (
-			SELECT id FROM (
-				SELECT id, key, next_attempt_at, created_at, row_number() OVER (
-					PARTITION BY key ORDER BY next_attempt_at, created_at, id) AS rn
-				FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3 AND lease_until <= $3) AS k
-			WHERE $5 = 0 OR rn <= $5 - coalesce(($6::jsonb ->> k.key)::int, 0)
-			ORDER BY next_attempt_at, created_at, id LIMIT $4),
+	out, err := scanDeliveries(s.db.pool.Query(ctx, `WITH RECURSIVE keys(key) AS (
+			SELECT min(key) FROM outbox WHERE state = 'pending'
+			UNION ALL
+			SELECT (SELECT min(key) FROM outbox WHERE state = 'pending' AND key > keys.key) FROM keys WHERE keys.key IS NOT NULL),
+		due AS (
+			SELECT d.id FROM keys CROSS JOIN LATERAL (
+				SELECT id, next_attempt_at, created_at FROM outbox o
+				WHERE o.state = 'pending' AND o.key = keys.key AND o.next_attempt_at <= $3 AND o.lease_until <= $3
+				ORDER BY next_attempt_at, created_at, id
+				LIMIT CASE WHEN $5 = 0 THEN $4 ELSE greatest(least($4, $5 - coalesce(($6::jsonb ->> keys.key)::int, 0)), 0) END) d
+			WHERE keys.key IS NOT NULL
+			ORDER BY d.next_attempt_at, d.created_at, d.id LIMIT $4),
 		claimed AS (
 			UPDATE outbox o SET lease_owner = $1, lease_until = $2 FROM due
 			WHERE o.id = due.id AND o.state = 'pending' AND o.lease_until <= $3

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/storetest"
 )
 
 // seedSessions gives userID n sessions in one transaction.
@@ -106,4 +107,10 @@ func TestDeleteUserSessionsUsesIndex(t *testing.T) {
 			t.Errorf("plan for %q = %q; want a search of index sessions_user", q, p)
 		}
 	}
+}
+
+
+// BenchmarkClaimDeliveries3000: see storetest.BenchmarkClaim.
+func BenchmarkClaimDeliveries3000(b *testing.B) {
+	storetest.BenchmarkClaim(b, NewOutboxStore(openBench(b)))
 }

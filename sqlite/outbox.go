@@ -1,9 +1,9 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -35,24 +35,26 @@ func (s *OutboxStore) EnqueueDeliveries(ctx context.Context, ds ...*lacop.Delive
 	})
 }
 
-// ClaimDeliveries implements lacop.OutboxStore.
+// ClaimDeliveries implements lacop.OutboxStore. It costs a few index
+// lookups per receiver with room, however many deliveries wait: a sender
+// claims each time an attempt finishes, so a claim that read every due row
+// (a window over the whole queue) made draining a burst quadratic.
 func (s *OutboxStore) ClaimDeliveries(ctx context.Context, c lacop.Claim) ([]*lacop.Delivery, error) {
-	busy, err := checkClaim(c)
-	if err != nil {
+	if err := checkClaim(c); err != nil {
 		return nil, err
 	}
 	var out []*lacop.Delivery
-	err = s.db.writeTx(ctx, "claim deliveries", func(tx *sql.Tx) error {
-		var err error
+	err := s.db.writeTx(ctx, "claim deliveries", func(tx *sql.Tx) error {
+		ids, err := dueDeliveries(ctx, tx, c)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		args := []any{c.Owner, ms(c.Now.Add(c.Lease))}
+		for _, id := range ids {
+			args = append(args, id)
+		}
 		out, err = scanDeliveries(tx.QueryContext(ctx, `UPDATE outbox SET lease_owner = ?, lease_until = ?
-			WHERE id IN (SELECT id FROM (
-					SELECT id, key, next_attempt_at, created_at, row_number() OVER (
-						PARTITION BY key ORDER BY next_attempt_at, created_at, id) AS rn
-					FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND lease_until <= ?) AS k
-				WHERE ? = 0 OR rn <= ? - coalesce((SELECT value FROM json_each(?) AS b WHERE b.key = k.key), 0)
-				ORDER BY next_attempt_at, created_at, id LIMIT ?)
-			RETURNING `+deliveryColumns,
-			c.Owner, ms(c.Now.Add(c.Lease)), ms(c.Now), ms(c.Now), c.PerKey, c.PerKey, busy, c.Limit))
+			WHERE id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) RETURNING `+deliveryColumns, args...))
 		return err
 	})
 	if err != nil {
@@ -62,18 +64,90 @@ func (s *OutboxStore) ClaimDeliveries(ctx context.Context, c lacop.Claim) ([]*la
 	return out, nil
 }
 
-// checkClaim refuses a claim no sender should make and returns its Busy
-// map as JSON.
-func checkClaim(c lacop.Claim) (string, error) {
+// pendingKeys walks the distinct receivers with pending deliveries down the
+// outbox_key_due index, one lookup each (a skip scan).
+const pendingKeys = `WITH RECURSIVE k(key) AS (
+		SELECT min(key) FROM outbox WHERE state = 'pending'
+		UNION ALL
+		SELECT (SELECT min(key) FROM outbox WHERE state = 'pending' AND key > k.key) FROM k WHERE k.key IS NOT NULL)
+	SELECT key FROM k WHERE key IS NOT NULL`
+
+// dueDeliveries picks the ids a claim takes: per receiver the earliest due
+// and unleased, as many as it has room for, then the earliest of those
+// up to the claim's limit.
+func dueDeliveries(ctx context.Context, tx *sql.Tx, c lacop.Claim) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, pendingKeys)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim deliveries: %w", err)
+	}
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite: claim deliveries: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: claim deliveries: %w", err)
+	}
+	type due struct {
+		id            string
+		next, created int64
+	}
+	var cands []due
+	now := ms(c.Now)
+	for _, k := range keys {
+		room := c.Limit
+		if c.PerKey > 0 {
+			room = min(room, c.PerKey-c.Busy[k])
+		}
+		if room <= 0 {
+			continue
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, next_attempt_at, created_at FROM outbox
+			WHERE state = 'pending' AND key = ? AND next_attempt_at <= ? AND lease_until <= ?
+			ORDER BY next_attempt_at, created_at, id LIMIT ?`, k, now, now, room)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: claim deliveries: %w", err)
+		}
+		for rows.Next() {
+			var d due
+			if err := rows.Scan(&d.id, &d.next, &d.created); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sqlite: claim deliveries: %w", err)
+			}
+			cands = append(cands, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sqlite: claim deliveries: %w", err)
+		}
+	}
+	slices.SortFunc(cands, func(a, b due) int {
+		if a.next != b.next {
+			return cmp.Compare(a.next, b.next)
+		}
+		if a.created != b.created {
+			return cmp.Compare(a.created, b.created)
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	ids := make([]string, 0, min(len(cands), c.Limit))
+	for _, d := range cands[:min(len(cands), c.Limit)] {
+		ids = append(ids, d.id)
+	}
+	return ids, nil
+}
+
+// checkClaim refuses a claim no sender should make.
+func checkClaim(c lacop.Claim) error {
 	if c.Owner == "" || c.Lease <= 0 || c.Limit <= 0 || c.PerKey < 0 {
-		return "", lacop.Errorf(lacop.EINVALID, "A claim needs an owner, a lease and a limit.")
+		return lacop.Errorf(lacop.EINVALID, "A claim needs an owner, a lease and a limit.")
 	}
-	busy := c.Busy
-	if busy == nil {
-		busy = map[string]int{}
-	}
-	b, err := json.Marshal(busy)
-	return string(b), err
+	return nil
 }
 
 // FinishDelivery implements lacop.OutboxStore.

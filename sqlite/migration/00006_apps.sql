@@ -73,6 +73,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     lease_until     INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at);
+-- Claims walk the receivers with pending deliveries, then each one's
+-- earliest (see ClaimDeliveries).
+CREATE INDEX IF NOT EXISTS outbox_key_due ON outbox (state, key, next_attempt_at, created_at, id);
 
 -- +goose Down
 DROP TABLE IF EXISTS outbox;
