@@ -109,7 +109,6 @@ func TestDeleteUserSessionsUsesIndex(t *testing.T) {
 	}
 }
 
-
 // BenchmarkClaimDeliveries3000: see storetest.BenchmarkClaim.
 func BenchmarkClaimDeliveries3000(b *testing.B) {
 	storetest.BenchmarkClaim(b, NewOutboxStore(openBench(b)))
