@@ -153,13 +153,9 @@ func (c Client) check(ck *checker, key string) {
 		add(".consent", "%q: must be one of %s, %s", c.Consent, ConsentImplicit, ConsentExplicit)
 	}
 	switch c.IDTokenSignedResponseAlg {
-	case AlgRS256:
-	case AlgES256, AlgEdDSA:
-		// Refused rather than accepted and ignored: an app told ES256
-		// that receives RS256 fails to verify every sign-in.
-		add(".id_token_signed_response_alg", "%q: not supported yet; lacop signs ID tokens with %s", c.IDTokenSignedResponseAlg, AlgRS256)
+	case AlgRS256, AlgES256, AlgEdDSA:
 	default:
-		add(".id_token_signed_response_alg", "%q: must be %s", c.IDTokenSignedResponseAlg, AlgRS256)
+		add(".id_token_signed_response_alg", "%q: must be %s, %s or %s", c.IDTokenSignedResponseAlg, AlgRS256, AlgES256, AlgEdDSA)
 	}
 	for j, g := range c.Groups {
 		if strings.TrimSpace(g) == "" {

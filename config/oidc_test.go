@@ -92,11 +92,9 @@ var invalidClientTests = []struct {
 	{"scope case", withClient(func(c *Client) { c.Scopes = []string{"OpenID"} }), "oidc.clients[0].scopes[0]", "unknown scope"},
 	{"scopes empty list", withClient(func(c *Client) { c.Scopes = []string{} }), "oidc.clients[0].scopes", "at least one scope"},
 	{"consent unknown", withClient(func(c *Client) { c.Consent = "always" }), "oidc.clients[0].consent", `"always": must be one of implicit, explicit`},
-	{"alg none", withClient(func(c *Client) { c.IDTokenSignedResponseAlg = "none" }), "oidc.clients[0].id_token_signed_response_alg", "must be RS256"},
-	{"alg es256 not yet", withClient(func(c *Client) { c.IDTokenSignedResponseAlg = AlgES256 }), "oidc.clients[0].id_token_signed_response_alg", "not supported yet"},
-	{"alg eddsa not yet", withClient(func(c *Client) { c.IDTokenSignedResponseAlg = AlgEdDSA }), "oidc.clients[0].id_token_signed_response_alg", "not supported yet"},
-	{"alg hs256", withClient(func(c *Client) { c.IDTokenSignedResponseAlg = "HS256" }), "oidc.clients[0].id_token_signed_response_alg", "must be RS256"},
-	{"alg case", withClient(func(c *Client) { c.IDTokenSignedResponseAlg = "rs256" }), "oidc.clients[0].id_token_signed_response_alg", "must be RS256"},
+	{"alg none", withClient(func(c *Client) { c.IDTokenSignedResponseAlg = "none" }), "oidc.clients[0].id_token_signed_response_alg", "must be RS256, ES256 or EdDSA"},
+	{"alg hs256", withClient(func(c *Client) { c.IDTokenSignedResponseAlg = "HS256" }), "oidc.clients[0].id_token_signed_response_alg", "must be RS256, ES256 or EdDSA"},
+	{"alg case", withClient(func(c *Client) { c.IDTokenSignedResponseAlg = "rs256" }), "oidc.clients[0].id_token_signed_response_alg", "must be RS256, ES256 or EdDSA"},
 	{"group empty", withClient(func(c *Client) { c.Groups = []string{"admins", " "} }), "oidc.clients[0].groups[1]", "must not be empty"},
 }
 
@@ -125,6 +123,8 @@ func TestValidateAcceptsClients(t *testing.T) {
 	}{
 		{"required only", withClient(func(*Client) {})},
 		{"plaintext secret", withClient(func(c *Client) { c.Secret = "$plaintext$grafana-secret" })},
+		{"ES256 ID tokens", withClient(func(c *Client) { c.IDTokenSignedResponseAlg = AlgES256 })},
+		{"EdDSA ID tokens", withClient(func(c *Client) { c.IDTokenSignedResponseAlg = AlgEdDSA })},
 		{"hash with default params", withClient(func(c *Client) {
 			c.Secret = "$argon2id$v=19$m=65536,t=3,p=2$KgIdvchlt36Lmpo99Efvlg$2emX2yejsUgl2y3n1WBn4Xrb5gauqBv1eb7NuS4MjHM"
 		})},

@@ -35,8 +35,17 @@ const confConfig = `oidc:
 // confRP is the raw client: it signs in through lacop's API and follows
 // lacop's own redirects until one leaves for the app.
 type confRP struct {
-	t *testing.T
-	p *portal
+	t  *testing.T
+	p  *portal
+	id string // the client; confClient when empty
+}
+
+// client is the app c speaks as.
+func (c confRP) client() string {
+	if c.id == "" {
+		return confClient
+	}
+	return c.id
 }
 
 // authorize sends an authorization request with the browser's cookie and
@@ -76,7 +85,7 @@ func pkce(seed string) (verifier, challenge string) {
 // code runs the code flow to the callback and returns the code.
 func (c confRP) code(secret string, extra url.Values) string {
 	c.t.Helper()
-	q := url.Values{"response_type": {"code"}, "client_id": {confClient}, "redirect_uri": {confRedirect},
+	q := url.Values{"response_type": {"code"}, "client_id": {c.client()}, "redirect_uri": {confRedirect},
 		"scope": {"openid email offline_access"}, "state": {"st-1"}}
 	for k, v := range extra {
 		q[k] = v
@@ -100,7 +109,7 @@ func (c confRP) post(path string, form url.Values) *response {
 	c.t.Helper()
 	return c.p.do(request{method: "POST", path: path, body: form.Encode(), header: map[string]string{
 		"Content-Type":  "application/x-www-form-urlencoded",
-		"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(confClient+":"+confSecret)),
+		"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(c.client()+":"+confSecret)),
 	}})
 }
 

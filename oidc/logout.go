@@ -58,7 +58,9 @@ func (p *Provider) Logouts(g *lacop.AppGrant) []*lacop.Delivery {
 // LogoutToken signs a logout token (OIDC Back-Channel Logout 1.0 §2.4):
 // typ logout+jwt, iss, aud, iat, exp, jti, sub, sid, the event, no nonce.
 func (p *Provider) LogoutToken(ctx context.Context, pl logoutPayload) (string, error) {
-	k, err := p.keys.current(ctx)
+	// Signed as the app's ID tokens are: it verifies both the same way.
+	alg := p.alg(pl.Client)
+	k, err := p.keys.current(ctx, alg)
 	if err != nil {
 		return "", err
 	}
@@ -68,7 +70,7 @@ func (p *Provider) LogoutToken(ctx context.Context, pl logoutPayload) (string, e
 		"jti": pl.JTI, "sub": pl.Subject, "sid": pl.SID,
 		"events": map[string]any{backchannelEvent: map[string]any{}},
 	}
-	t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	t := jwt.NewWithClaims(jwt.GetSigningMethod(string(alg)), claims)
 	t.Header["typ"] = "logout+jwt"
 	t.Header["kid"] = k.id
 	return t.SignedString(k.private)

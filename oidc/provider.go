@@ -15,10 +15,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/lacop/lacop"
@@ -88,7 +91,12 @@ func New(ctx context.Context, cfg Config, a *auth.Service, store lacop.AppStore,
 		c.ApplyDefaults() // Load has, but a Config built in code may not have
 		p.clients[c.ID] = &client{cfg: c, loginURL: cfg.Issuer + PathContinue + "?id=", idTTL: p.cfg.IDTokenTTL}
 	}
-	p.keys = &keyRing{store: a.Keys, sealer: sealer, now: a.Now}
+	p.keys = &keyRing{store: a.Keys, sealer: sealer, now: a.Now, algs: []jose.SignatureAlgorithm{jose.RS256}}
+	for _, c := range p.clients {
+		if alg := jose.SignatureAlgorithm(c.cfg.IDTokenSignedResponseAlg); !slices.Contains(p.keys.algs, alg) {
+			p.keys.algs = append(p.keys.algs, alg)
+		}
+	}
 	if err := p.keys.load(ctx); err != nil {
 		return nil, err
 	}
@@ -117,6 +125,8 @@ func New(ctx context.Context, cfg Config, a *auth.Service, store lacop.AppStore,
 		op.WithCustomEndSessionEndpoint(op.NewEndpoint(PathEndSession)),
 		op.WithCustomKeysEndpoint(op.NewEndpoint(PathJWKS)),
 		op.WithLogger(logger),
+		op.WithIDTokenHintVerifierOpts(op.WithSupportedIDTokenHintSigningAlgorithms(
+			string(jose.RS256), string(jose.ES256), string(jose.EdDSA))),
 	}
 	if strings.HasPrefix(cfg.Issuer, "http://") {
 		// Allowed by config only on loopback (development).
@@ -131,11 +141,54 @@ func New(ctx context.Context, cfg Config, a *auth.Service, store lacop.AppStore,
 }
 
 // Handler serves the library's endpoints (authorize and its callback,
-// token, userinfo, introspection, revocation).
-func (p *Provider) Handler() http.Handler { return p.op }
+// token, userinfo, introspection, revocation). It notes which app a
+// request names, so that the ID token the library then signs uses that
+// app's algorithm (the library asks its storage for one signing key,
+// without saying for whom).
+func (p *Provider) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := requestClient(r); id != "" {
+			r = r.WithContext(context.WithValue(r.Context(), clientKey{}, id))
+		}
+		p.op.ServeHTTP(w, r)
+	})
+}
 
-// RotateKey adds a new ID-token key (lacop keys rotate).
-func (p *Provider) RotateKey(ctx context.Context) (string, error) { return p.keys.rotate(ctx) }
+// clientKey is the context key of the app a request names.
+type clientKey struct{}
+
+// requestClient is the app a token request names: the Basic user
+// (form-encoded, RFC 6749 §2.3.1) or the form's client_id. The library
+// authenticates it; here it only picks a signing algorithm.
+func requestClient(r *http.Request) string {
+	if user, _, ok := r.BasicAuth(); ok {
+		if id, err := url.QueryUnescape(user); err == nil {
+			return id
+		}
+	}
+	return r.PostForm.Get("client_id")
+}
+
+// algFor is the ID-token algorithm of the app ctx names, RS256 by default.
+func (p *Provider) algFor(ctx context.Context) jose.SignatureAlgorithm {
+	id, _ := ctx.Value(clientKey{}).(string)
+	return p.alg(id)
+}
+
+// alg is the ID-token algorithm of the app id, RS256 by default.
+func (p *Provider) alg(id string) jose.SignatureAlgorithm {
+	if c, ok := p.clients[id]; ok && c.cfg.IDTokenSignedResponseAlg != "" {
+		return jose.SignatureAlgorithm(c.cfg.IDTokenSignedResponseAlg)
+	}
+	return jose.RS256
+}
+
+// RotateKey adds a new ID-token key for each algorithm the apps use
+// (lacop keys rotate) and returns their ids.
+func (p *Provider) RotateKey(ctx context.Context) (string, error) {
+	ids, err := p.keys.rotate(ctx)
+	return strings.Join(ids, ", "), err
+}
 
 // Client returns a configured client's settings.
 func (p *Provider) Client(id string) (config.Client, bool) {

@@ -248,7 +248,7 @@ func (s *storage) GetRefreshTokenInfo(ctx context.Context, clientID, token strin
 }
 
 func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	k, err := s.p.keys.current(ctx)
+	k, err := s.p.keys.current(ctx, s.p.algFor(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -256,8 +256,12 @@ func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 }
 
 func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
-	return []jose.SignatureAlgorithm{jose.RS256}, nil
+	return signatureAlgorithms, nil
 }
+
+// signatureAlgorithms are the ID-token algorithms lacop signs with: RS256
+// first (OIDC's mandatory one), ES256 and EdDSA for apps that ask.
+var signatureAlgorithms = []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA}
 
 func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 	var out []op.Key

@@ -239,7 +239,7 @@ func (p *Provider) Discovery(ctx context.Context) []byte {
 	m["frontchannel_logout_supported"] = true
 	m["frontchannel_logout_session_supported"] = true
 	m["end_session_endpoint"] = p.cfg.Issuer + PathEndSession
-	m["id_token_signing_alg_values_supported"] = []string{"RS256"}
+	m["id_token_signing_alg_values_supported"] = signatureAlgorithms
 	m["subject_types_supported"] = []string{"public"}
 	m["claims_parameter_supported"] = false
 	out, _ := json.Marshal(m)
