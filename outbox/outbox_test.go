@@ -16,7 +16,7 @@ import (
 )
 
 // newStore returns an outbox on a fresh SQLite database.
-func newStore(t *testing.T) lacop.OutboxStore {
+func newStore(t testing.TB) lacop.OutboxStore {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "lacop.db"))
 	if err != nil {
