@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The checks of the OpenID Foundation conformance suite's basic OP plan and
@@ -238,6 +239,63 @@ func TestOIDCConformanceBasic(t *testing.T) {
 		code = c.code(secret, url.Values{"code_challenge": {challenge}, "code_challenge_method": {"S256"}})
 		c.tokens("exchange with the right verifier", c.exchange(code, verifier))
 	})
+}
+
+// TestOIDCConformanceReauth ports the basic plan's prompt=login and
+// max_age checks: the person is asked to sign in again even though the
+// browser is signed in, the sign-in replaces the browser's session, and the
+// new ID token's auth_time is later; a max_age the session is younger than
+// goes straight through.
+func TestOIDCConformanceReauth(t *testing.T) {
+	t.Parallel()
+	c, secret := startConf(t)
+	first := c.tokens("first sign-in", c.exchange(c.code(secret, url.Values{"max_age": {"3600"}}), ""))
+	authTime := claimInt(t, parseJWT(t, first.ID).claims, "auth_time")
+	time.Sleep(1100 * time.Millisecond) // auth_time is in whole seconds; max_age=1 must have passed
+
+	for _, extra := range []url.Values{{"prompt": {"login"}}, {"max_age": {"1"}}} {
+		q := url.Values{"response_type": {"code"}, "client_id": {confClient}, "redirect_uri": {confRedirect},
+			"scope": {"openid"}, "state": {"s"}}
+		for k, v := range extra {
+			q[k] = v
+		}
+		u, res := c.authorize(secret, q)
+		if u != nil || res.StatusCode != http.StatusOK || !strings.Contains(string(res.Body), `name="password"`) {
+			t.Fatalf("%v with a signed-in browser: %d, to %v; want the sign-in form", extra, res.StatusCode, u)
+		}
+		rd := res.Request.URL.Query().Get("rd")
+		res = c.p.do(request{method: "POST", path: "/login", cookie: secret,
+			header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+			body:   url.Values{"email": {"conf@example.com"}, "password": {testPassword}, "rd": {rd}}.Encode()})
+		fresh := sessionCookie(res.Response)
+		if res.StatusCode != http.StatusSeeOther || fresh == nil || fresh.Value == secret {
+			t.Fatalf("%v: signing in again = %d, cookie %v; want 303 with a new session", extra, res.StatusCode, fresh)
+		}
+		if c.alive(secret) {
+			t.Errorf("%v: the replaced session lives on (no sign-out in this browser would reach it)", extra)
+		}
+		loc := c.p.do(request{method: "GET", path: rd, cookie: fresh.Value}).Header.Get("Location")
+		back, _ := url.Parse(c.p.URL)
+		for range 3 { // /oauth/continue → the library's callback → the app
+			v, err := back.Parse(loc)
+			if err != nil || v.Host != back.Host {
+				break
+			}
+			loc = c.p.do(request{method: "GET", path: v.RequestURI(), cookie: fresh.Value}).Header.Get("Location")
+		}
+		cb, err := url.Parse(loc)
+		if err != nil || cb.Query().Get("code") == "" {
+			t.Fatalf("%v: after signing in again, sent to %q; want the app's callback with a code", extra, loc)
+		}
+		tk := c.tokens("after signing in again", c.exchange(cb.Query().Get("code"), ""))
+		if got := claimInt(t, parseJWT(t, tk.ID).claims, "auth_time"); got <= authTime {
+			t.Errorf("%v: auth_time %d; want later than the first sign-in's %d", extra, got, authTime)
+		}
+		secret = fresh.Value
+		time.Sleep(1100 * time.Millisecond)
+	}
+	// A max_age the session is younger than asks nothing.
+	c.code(secret, url.Values{"max_age": {"3600"}})
 }
 
 func mustJSON(t *testing.T, v any) []byte {

@@ -136,14 +136,16 @@ func (s *Server) handleOAuthContinue(w http.ResponseWriter, r *http.Request) {
 }
 
 // staleSignIn reports whether the request wants a sign-in fresher than the
-// session's: prompt=login (a sign-in after the request was made) or
-// max_age. The person then signs in again through the login page, which
-// makes a new session.
+// session's: prompt=login, or a max_age the session's sign-in is older than
+// when the request came. A sign-in made after the request came is fresh
+// enough for both (the library turns prompt=login into max_age=0, so
+// judging max_age by the clock alone would ask again forever). The person
+// signs in again through the login page, which makes a new session.
 func (s *Server) staleSignIn(pr *oidc.Pending, sess *lacop.Session) bool {
-	if pr.MaxAge != nil && s.auth.Now().Sub(sess.CreatedAt) > time.Duration(*pr.MaxAge)*time.Second {
-		return true
+	if !sess.CreatedAt.Before(pr.CreatedAt) {
+		return false
 	}
-	return pr.PromptLogin && sess.CreatedAt.Before(pr.CreatedAt)
+	return pr.PromptLogin || pr.MaxAge != nil && pr.CreatedAt.Sub(sess.CreatedAt) > time.Duration(*pr.MaxAge)*time.Second
 }
 
 // endSessionData is the confirmation page's.
