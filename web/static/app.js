@@ -68,7 +68,19 @@
     return;
   }
 
-  if ("EventSource" in window) {
+  // A form on its way (Sign out above all) navigates by itself: an end it
+  // causes must not start a second navigation that cancels its answer (the
+  // signed-out page, which tells the apps). Its answer leads on.
+  document.addEventListener("submit", function (e) {
+    if (e.defaultPrevented) { return; }
+    leaving = true;
+    if (source) { source.close(); source = null; }
+  });
+
+  listen();
+
+  function listen() {
+    if (!("EventSource" in window)) { return; }
     source = new window.EventSource("/api/events");
     // data-live marks a page that will hear of its session's end at once.
     source.onopen = function () { document.body.setAttribute("data-live", "1"); };
@@ -86,9 +98,12 @@
   }
 
   // A page brought back by the Back button from the back-forward cache must
-  // not show signed-in content before the session is confirmed.
+  // not show signed-in content before the session is confirmed; it listens
+  // again (a form sent from it may have stopped that).
   window.addEventListener("pageshow", function (e) {
     if (!e.persisted) { return; }
+    leaving = false;
+    if (!source) { listen(); }
     document.body.classList.add("checking");
     check().then(function (live) {
       if (live) { document.body.classList.remove("checking"); }
