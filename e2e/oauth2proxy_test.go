@@ -28,7 +28,7 @@ func oauth2ProxyBinary(t *testing.T) string {
 		dirs = append(dirs, gobin)
 	}
 	if out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output(); err == nil {
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n") // GOBIN's line may be empty
 		if len(lines) == 2 {
 			if lines[0] != "" {
 				dirs = append(dirs, lines[0])
