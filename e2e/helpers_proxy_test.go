@@ -173,7 +173,6 @@ http {
             auth_request_set $email  $upstream_http_remote_email;
             auth_request_set $name   $upstream_http_remote_name;
             auth_request_set $groups $upstream_http_remote_groups;
-        auth_request_set $login  $upstream_http_login_url;
             auth_request_set $login  $upstream_http_login_url;
             # Always set, so whatever Remote-* the client sent is dropped.
             proxy_set_header Remote-User   $user;

@@ -185,7 +185,7 @@ func TestOAuth2ProxyEndsWithSession(t *testing.T) {
       post_logout_redirect_uris: [%q]
       scopes: [openid, profile, email, groups, offline_access]
 `, hashClientSecret(t, secret), proxyURL+"/oauth2/callback", proxyURL+"/"))
-	addUsers(t, p, []string{"out@example.com"}, []string{"revoked@example.com"}, []string{"passwd@example.com"})
+	addUsers(t, p, []string{"out@example.com"}, []string{"revoked@example.com"}, []string{"passwd@example.com"}, []string{"chained@example.com"})
 	meta := p.providerMetadata()
 
 	dir := t.TempDir()
@@ -211,6 +211,7 @@ func TestOAuth2ProxyEndsWithSession(t *testing.T) {
 		"--session-store-type=redis",
 		"--redis-connection-url=redis://"+redisAddr,
 		"--skip-provider-button",
+		"--whitelist-domain="+hostPort(t, p.URL), // sign-out's rd may lead to lacop
 		"--upstream="+app.URL,
 		"--http-address="+proxyAddr,
 	)
@@ -221,6 +222,53 @@ func TestOAuth2ProxyEndsWithSession(t *testing.T) {
 	}
 	runProxy(t, "oauth2-proxy", dir, proxyAddr, cmd)
 	proxy, _ := url.Parse(proxyURL)
+
+	// The app's sign-out chained to lacop's (docs/apps.md): oauth2-proxy
+	// drops its session and sends the browser to lacop's end-session URL
+	// with the person's ID token as the hint, which ends the lacop session
+	// at once and comes back to the registered post-logout URI.
+	t.Run("signed out at oauth2-proxy, chained", func(t *testing.T) {
+		t.Parallel()
+		ua := newUserAgent(t, p, "chained@example.com")
+		if res, at := ua.follow(proxyURL+"/private/page", nil); res.StatusCode != http.StatusOK || at.Host != proxy.Host {
+			t.Fatalf("signing in through oauth2-proxy ended at %s with %d", at, res.StatusCode)
+		}
+		var old string
+		for _, c := range ua.client.Jar.Cookies(proxy) {
+			if c.Name == "_oauth2_proxy" {
+				old = c.Name + "=" + c.Value
+			}
+		}
+		lacopCookie := ua.lacopCookie()
+		rd := p.URL + "/oauth/logout?client_id=wiki&id_token_hint={id_token}&post_logout_redirect_uri=" + url.QueryEscape(proxyURL+"/")
+		res := ua.get(proxyURL + "/oauth2/sign_out?rd=" + url.QueryEscape(rd))
+		loc, err := url.Parse(res.Header.Get("Location"))
+		if res.StatusCode != http.StatusFound || err != nil || loc.Host != hostPort(t, p.URL) || loc.Path != "/oauth/logout" {
+			t.Fatalf("oauth2-proxy's sign-out = %d to %q; want a redirect to lacop's end-session URL", res.StatusCode, res.Header.Get("Location"))
+		}
+		if hint := loc.Query().Get("id_token_hint"); strings.Count(hint, ".") != 2 {
+			t.Fatalf("oauth2-proxy sent id_token_hint %q; want its ID token in place of {id_token}", hint)
+		}
+		// The browser follows: a top-level navigation from another site.
+		req, _ := http.NewRequest(http.MethodGet, loc.String(), nil)
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+		req.Header.Set("Sec-Fetch-Dest", "document")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		raw, err := ua.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res = readResponse(t, raw)
+		if res.StatusCode/100 != 3 || res.Header.Get("Location") != proxyURL+"/" {
+			t.Errorf("lacop's end-session with oauth2-proxy's hint = %d to %q; want straight back to %s/", res.StatusCode, res.Header.Get("Location"), proxyURL)
+		}
+		if got := p.forTest(t).meStatus(lacopCookie); got != http.StatusUnauthorized {
+			t.Errorf("the lacop session after the chained sign-out: /api/me = %d; want 401", got)
+		}
+		if r := getWithCookie(t, proxyURL+"/private/again", old); r.status != http.StatusFound {
+			t.Errorf("the old oauth2-proxy cookie after its sign-out = %d %q; want 302 (refused)", r.status, r.body)
+		}
+	})
 
 	for _, end := range []struct {
 		name, email string
