@@ -8,6 +8,7 @@ import (
 	"html"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -55,6 +56,7 @@ type rpPending struct{ verifier, nonce string }
 
 type rpSession struct {
 	email, sub, sid string
+	idToken         string // the hint its own sign-out sends lacop
 	ended           string // "" while live, else "front-channel" or "back-channel"
 }
 
@@ -87,6 +89,7 @@ func startGoRelyingParty(t *testing.T, name string) *goRelyingParty {
 	mux.HandleFunc("GET /login", rp.login)
 	mux.HandleFunc("GET /callback", rp.callback)
 	mux.HandleFunc("GET /{$}", rp.home)
+	mux.HandleFunc("GET /logout", rp.logout)
 	mux.HandleFunc("GET /frontchannel", rp.frontchannel)
 	mux.HandleFunc("POST /backchannel", rp.backchannel)
 	srv := httptest.NewServer(mux)
@@ -101,11 +104,12 @@ func (rp *goRelyingParty) clientYAML() string {
       name: %s
       secret: "$plaintext$%s"
       redirect_uris: [%q]
+      post_logout_redirect_uris: [%q]
       frontchannel_logout_uri: %q
       backchannel_logout_uri: %q
       backchannel_logout_session_required: true
       scopes: [openid, profile, email, offline_access]
-`, rp.name, rp.name, rp.secret, rp.URL+"/callback", rp.URL+"/frontchannel", rp.URL+"/backchannel")
+`, rp.name, rp.name, rp.secret, rp.URL+"/callback", rp.URL+"/", rp.URL+"/frontchannel", rp.URL+"/backchannel")
 }
 
 // discover points the app at lacop, as an app is given the issuer.
@@ -168,7 +172,7 @@ func (rp *goRelyingParty) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	value := randomToken()
 	rp.mu.Lock()
-	rp.sessions[value] = &rpSession{email: claims.Email, sub: idToken.Subject, sid: claims.Sid}
+	rp.sessions[value] = &rpSession{email: claims.Email, sub: idToken.Subject, sid: claims.Sid, idToken: raw}
 	rp.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: rp.cookie, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/", http.StatusFound)
@@ -194,6 +198,26 @@ func (rp *goRelyingParty) home(w http.ResponseWriter, r *http.Request) {
 	default:
 		fmt.Fprintf(w, `<p id="status">%s: signed in as %s</p>`, rp.name, html.EscapeString(s.email))
 	}
+}
+
+// logout is the app's own Sign out: it ends its session and sends the
+// browser to lacop's end-session endpoint (RP-initiated logout) with its
+// ID token as the hint, to come back to its home page.
+func (rp *goRelyingParty) logout(w http.ResponseWriter, r *http.Request) {
+	var hint string
+	if c, err := r.Cookie(rp.cookie); err == nil {
+		rp.mu.Lock()
+		if s := rp.sessions[c.Value]; s != nil {
+			hint = s.idToken
+			if s.ended == "" {
+				s.ended = "its own sign-out"
+			}
+		}
+		rp.mu.Unlock()
+	}
+	http.SetCookie(w, &http.Cookie{Name: rp.cookie, Value: "", Path: "/", MaxAge: -1})
+	http.Redirect(w, r, rp.issuer+"/oauth/logout?"+url.Values{"id_token_hint": {hint}, "client_id": {rp.name},
+		"post_logout_redirect_uri": {rp.URL + "/"}, "state": {"bye"}}.Encode(), http.StatusFound)
 }
 
 // endSid ends the app's sessions with the given lacop sid.
@@ -503,5 +527,93 @@ func TestBrowserOIDCSignOutReachesApps(t *testing.T) {
 	}
 	if !strings.HasPrefix(url, p.URL+"/login") {
 		t.Errorf("alpha's sign-in after signing out went to %s; want lacop's login page", url)
+	}
+}
+
+// TestBrowserOIDCAppSignOut: signed in to two apps through one lacop
+// session, the person signs out in one of them (RP-initiated logout with
+// its ID token as the hint): the lacop session ends at once, the signed-out
+// page loads the other app's front-channel URI, the other app receives its
+// back-channel logout, and its page is signed out; the browser lands on the
+// first app's registered post-logout page.
+func TestBrowserOIDCAppSignOut(t *testing.T) {
+	t.Parallel()
+	browser := newBrowser(t)
+	alpha, beta := startGoRelyingParty(t, "alpha"), startGoRelyingParty(t, "beta")
+	p := startPortal(t, "oidc:\n  clients:\n"+alpha.clientYAML()+beta.clientYAML())
+	p.addUser("dora@example.com", "--name", "Dora")
+	issuer := p.providerMetadata().Issuer
+	alpha.discover(issuer)
+	beta.discover(issuer)
+	step, cancel := within(browser, 60*time.Second)
+	defer cancel()
+	status := func(rp *goRelyingParty) string {
+		t.Helper()
+		text, err := chromedp.Run(step, func(ctx context.Context, tgt *chromedp.Target) (string, error) {
+			if err := chromedp.Do(ctx, chromedp.Navigate(rp.URL+"/")); err != nil {
+				return "", err
+			}
+			return chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#status")))
+		})
+		if err != nil {
+			t.Fatalf("%s's page: %v", rp.name, err)
+		}
+		return text
+	}
+	err := chromedp.Do(step,
+		chromedp.Navigate(alpha.URL+"/login"),
+		chromedp.SendKeys(chromedp.CSS("#email"), "dora@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#status")),
+		chromedp.Navigate(beta.URL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS("#status")),
+	)
+	if err != nil {
+		t.Fatalf("sign in to alpha and beta through lacop: %v", err)
+	}
+	if got := status(beta); got != "beta: signed in as dora@example.com" {
+		t.Fatalf("beta's page says %q; want signed in", got)
+	}
+	a := alpha.only()
+
+	// alpha's own Sign out.
+	if err := chromedp.Do(step, chromedp.Navigate(alpha.URL+"/logout")); err != nil {
+		t.Fatalf("alpha's sign-out: %v", err)
+	}
+	if !waitFor(10*time.Second, func() bool {
+		loc, err := chromedp.Run(step, chromedp.Location())
+		return err == nil && strings.HasPrefix(loc, alpha.URL+"/?") && strings.Contains(loc, "state=bye")
+	}) {
+		loc, _ := chromedp.Run(step, chromedp.Location())
+		t.Errorf("after alpha's sign-out the browser is at %s; want alpha's registered post-logout page with state=bye", loc)
+	}
+	framed := waitFor(10*time.Second, func() bool {
+		beta.mu.Lock()
+		defer beta.mu.Unlock()
+		return len(beta.front) > 0
+	})
+	if !framed {
+		t.Errorf("the signed-out page did not load beta's front-channel logout URI")
+	}
+	if !waitFor(10*time.Second, func() bool { beta.mu.Lock(); defer beta.mu.Unlock(); return beta.taken() }) {
+		t.Errorf("beta received no back-channel logout")
+	}
+	beta.mu.Lock()
+	for _, l := range beta.back {
+		if l.err != "" || l.claims["sid"] != a.sid || l.claims["sub"] != a.sub {
+			t.Errorf("beta: back-channel logout %+v (%s); want a valid one for sid %q", l.claims, l.err, a.sid)
+		}
+	}
+	if framed && (len(beta.front) != 1 || beta.front[0].sid != a.sid || beta.front[0].iss != issuer) {
+		t.Errorf("beta: front-channel requests %+v; want one with iss %q and sid %q", beta.front, issuer, a.sid)
+	}
+	beta.mu.Unlock()
+	if got := status(beta); !strings.HasPrefix(got, "beta: signed out") {
+		t.Errorf("beta's page after signing out in alpha says %q; want signed out", got)
+	}
+	// lacop asks for the password again.
+	if err := chromedp.Do(step, chromedp.Navigate(p.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#password"))); err != nil {
+		t.Errorf("lacop after the app's sign-out: %v; want its login form", err)
 	}
 }
