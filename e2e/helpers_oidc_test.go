@@ -113,6 +113,17 @@ type opView struct {
 	http   *http.Client
 }
 
+// createUser makes a user through the admin API with admin's session: no
+// lacop process to start, as the CLI needs (the tests here make many).
+func (p *portal) createUser(admin, email string) {
+	p.t.Helper()
+	res := p.do(request{method: "POST", path: "/api/admin/users", cookie: admin,
+		body: map[string]any{"email": email, "name": "", "password": testPassword}})
+	if res.StatusCode != http.StatusCreated {
+		p.t.Fatalf("POST /api/admin/users %s = %d %s; want 201", email, res.StatusCode, res.Body)
+	}
+}
+
 // oidcHTTP is the client the apps' own server-to-server calls use.
 var oidcHTTP = &http.Client{Timeout: 15 * time.Second}
 
@@ -370,6 +381,9 @@ func (r *relyingParty) authorize(t *testing.T, b *rpBrowser, ap authParams) *aut
 		case page.StatusCode >= 300 && page.StatusCode < 400:
 			next = oidcLocation(t, page)
 		case page.StatusCode == http.StatusOK && u.Path == "/login":
+			if slices.Contains(res.pages, "login") {
+				t.Fatalf("the sign-in form was shown again right after signing in on it (a loop):\n%s", strings.Join(trail, "\n"))
+			}
 			res.pages = append(res.pages, "login")
 			if b.email == "" {
 				t.Fatalf("the sign-in form was shown to a browser that has no account (%v)", trail)

@@ -54,6 +54,7 @@ func wantNoLogout(t *testing.T, what string, rcv *logoutReceiver, sid string) {
 type providerPortal struct {
 	p                       *portal
 	op                      *opView
+	admin                   string // an admin's session, to create people
 	alpha, beta, gamma, spa *relyingParty
 }
 
@@ -75,7 +76,8 @@ func TestOIDCProvider(t *testing.T) {
 	for _, a := range []*rpApp{alpha, beta, gamma} {
 		a.Backchannel.trust(op)
 	}
-	pp := &providerPortal{p: p, op: op, alpha: op.rp(t, alpha), beta: op.rp(t, beta), gamma: op.rp(t, gamma), spa: op.rp(t, spa)}
+	p.addUser("oidc-admin@example.com", "--admin")
+	pp := &providerPortal{p: p, op: op, admin: p.login("oidc-admin@example.com"), alpha: op.rp(t, alpha), beta: op.rp(t, beta), gamma: op.rp(t, gamma), spa: op.rp(t, spa)}
 
 	for _, tc := range []struct {
 		name string
@@ -100,7 +102,7 @@ func TestOIDCProvider(t *testing.T) {
 			p := p.forTest(t)
 			email := strings.ToLower(strings.NewReplacer(" ", "", "=", "", "-", "", "_", "").Replace(tc.name))
 			email = fmt.Sprintf("%.20s@example.com", email)
-			p.addUser(email)
+			p.createUser(pp.admin, email)
 			tc.run(t, pp, p, email)
 		})
 	}
@@ -431,7 +433,7 @@ func testConsent(t *testing.T, pp *providerPortal, p *portal, email string) {
 	}
 	// prompt=none for an app not yet allowed: consent_required.
 	other := "consent2-" + email
-	p.addUser(other)
+	p.createUser(pp.admin, other)
 	b2 := newRPBrowser(t, p.URL, other)
 	b2.adopt(p.login(other))
 	if ar := pp.gamma.authorize(t, b2, authParams{prompt: "none"}); ar.err != "consent_required" || len(ar.pages) != 0 {
