@@ -199,8 +199,11 @@ func (o *opView) rp(t *testing.T, a *rpApp) *relyingParty {
 // rpBrowser is a person's browser: a cookie jar, no automatic redirects (each
 // hop is looked at), and the credentials it types into lacop's form.
 type rpBrowser struct {
-	t          *testing.T
-	base       string
+	t    *testing.T
+	base string
+	// public is the deployment's public URL when it is not base (several
+	// instances behind a load balancer): the browser reaches it at base.
+	public     string
 	jar        *cookiejar.Jar
 	client     *http.Client
 	email      string
@@ -239,6 +242,9 @@ func (b *rpBrowser) secret() string {
 // browser sends them).
 func (b *rpBrowser) navigate(u string) *response {
 	b.t.Helper()
+	if rest, ok := strings.CutPrefix(u, b.public+"/"); ok && b.public != "" {
+		u = b.base + "/" + rest // the load balancer
+	}
 	req, err := http.NewRequest("GET", u, nil)
 	if err != nil {
 		b.t.Fatal(err)
