@@ -691,9 +691,14 @@ func newLogoutReceiver(t *testing.T, clientID string) *logoutReceiver {
 		r.srv.Close()
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		taken := map[string]int{} // jti → 2xx answers
 		for _, a := range r.attempts {
 			if a.bad != "" {
 				t.Errorf("%s's back-channel receiver was sent a bad logout token: %s", clientID, a.bad)
+			} else if a.status >= 200 && a.status < 300 {
+				if taken[a.jti]++; taken[a.jti] == 2 {
+					t.Errorf("%s's back-channel receiver took the logout %s (sid %s) twice; want once", clientID, a.jti, a.sid)
+				}
 			}
 		}
 	})
