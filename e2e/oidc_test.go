@@ -495,11 +495,11 @@ func reauth(t *testing.T, p *portal, b *rpBrowser, ar *authResult, oldSecret str
 	return s
 }
 
-// testPromptLogin fails today: zitadel's op turns prompt=login into
-// max_age=0 (op.ValidateAuthReqPrompt), and /oauth/continue's staleSignIn
-// (web/apps.go) then finds every session, the one just made on the form
-// included, older than 0 s: /oauth/continue and /login?reauth=1 send the
-// browser round and round, each lap signing in anew.
+// testPromptLogin guards against a loop found here: zitadel's op turns
+// prompt=login into max_age=0 (op.ValidateAuthReqPrompt), and a sign-in
+// judged by the clock against max_age=0 is never fresh enough, so
+// /oauth/continue and /login?reauth=1 sent the browser round and round,
+// each lap signing in anew (fixed on main in ec7822c).
 func testPromptLogin(t *testing.T, pp *providerPortal, p *portal, email string) {
 	b := newRPBrowser(t, p.URL, email)
 	s1 := pp.alpha.signIn(t, b)
