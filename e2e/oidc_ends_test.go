@@ -220,10 +220,12 @@ func TestOIDCSessionEnds(t *testing.T) {
 				p := p.forTest(t)
 				f := newAppsFixture(t, p, rps, admin, i, row.twoFactor)
 				ended := row.ended
-				if got := row.act(t, p, f); got != nil {
+				got := row.act(t, p, f)
+				answered := time.Now()
+				if got != nil {
 					ended = got
 				}
-				checkEnds(t, p, f, ended, row.apps)
+				checkEnds(t, p, f, ended, row.apps, answered)
 			})
 		}
 	})
@@ -236,9 +238,14 @@ func TestOIDCSessionEnds(t *testing.T) {
 	}
 }
 
+// endToLogout is how soon after an end is answered its apps must have
+// their back-channel logouts (the bound; the sender is woken by
+// the end, so it is usually milliseconds).
+const endToLogout = 2 * time.Second
+
 // checkEnds checks the lacop sessions and every app sign-in of the fixture
 // after a row ended the sessions named ended.
-func checkEnds(t *testing.T, p *portal, f *appsFixture, ended []string, apps string) {
+func checkEnds(t *testing.T, p *portal, f *appsFixture, ended []string, apps string, answered time.Time) {
 	t.Helper()
 	for _, name := range f.order {
 		got := p.meStatus(f.secret[name])
@@ -274,6 +281,8 @@ func checkEnds(t *testing.T, p *portal, f *appsFixture, ended []string, apps str
 			t.Errorf("%s: %d back-channel logouts; want exactly one", label(s), len(got))
 		} else if got[0].sub != s.sub {
 			t.Errorf("%s: logout sub %q; want %q", label(s), got[0].sub, s.sub)
+		} else if late := got[0].at.Sub(answered); late > endToLogout {
+			t.Errorf("%s: the back-channel logout arrived %v after the end was answered; want within %v", label(s), late, endToLogout)
 		}
 		s.wantDead(t, label(s))
 	}
