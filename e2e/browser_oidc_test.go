@@ -337,6 +337,38 @@ func (rp *goRelyingParty) only() rpSession {
 // front-channel request alone, and the back-channel logout still arrives
 // (retried, with the same jti). The sign-out answer is held a second on
 // its way to the browser, so that the session's end reaches the signing-out
+// status is what the app's page says in the browser.
+func (rp *goRelyingParty) status(t *testing.T, step context.Context) string {
+	t.Helper()
+	if err := chromedp.Do(step, chromedp.Navigate(rp.URL+"/")); err != nil {
+		t.Fatalf("%s's page: %v", rp.name, err)
+	}
+	text, err := chromedp.Run(step, chromedp.Text(chromedp.CSS("#status")))
+	if err != nil {
+		t.Fatalf("%s's page: %v", rp.name, err)
+	}
+	return text
+}
+
+// signInBoth signs in to first on lacop's login form; second then needs no
+// form (one lacop session).
+func signInBoth(t *testing.T, step context.Context, first, second *goRelyingParty, email string) {
+	t.Helper()
+	err := chromedp.Do(step,
+		chromedp.Navigate(first.URL+"/login"),
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#status")),
+	)
+	if err != nil {
+		t.Fatalf("sign in to %s through lacop: %v", first.name, err)
+	}
+	if err := chromedp.Do(step, chromedp.Navigate(second.URL+"/login"), chromedp.WaitVisible(chromedp.CSS("#status"))); err != nil {
+		t.Fatalf("sign in to %s through lacop: %v", second.name, err)
+	}
+}
+
 // page's own event stream first, as it may on any slow link.
 func TestBrowserOIDCSignOutReachesApps(t *testing.T) {
 	t.Parallel()
@@ -353,32 +385,8 @@ func TestBrowserOIDCSignOutReachesApps(t *testing.T) {
 
 	step, cancel := within(browser, 60*time.Second)
 	defer cancel()
-	status := func(rp *goRelyingParty) string {
-		t.Helper()
-		if err := chromedp.Do(step, chromedp.Navigate(rp.URL+"/")); err != nil {
-			t.Fatalf("%s's page: %v", rp.name, err)
-		}
-		text, err := chromedp.Run(step, chromedp.Text(chromedp.CSS("#status")))
-		if err != nil {
-			t.Fatalf("%s's page: %v", rp.name, err)
-		}
-		return text
-	}
-
-	// Sign in to alpha on lacop's login form; beta then needs no form.
-	err := chromedp.Do(step,
-		chromedp.Navigate(alpha.URL+"/login"),
-		chromedp.SendKeys(chromedp.CSS("#email"), "carol@example.com"),
-		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS("#status")),
-	)
-	if err != nil {
-		t.Fatalf("sign in to alpha through lacop: %v", err)
-	}
-	if err := chromedp.Do(step, chromedp.Navigate(beta.URL+"/login"), chromedp.WaitVisible(chromedp.CSS("#status"))); err != nil {
-		t.Fatalf("sign in to beta through lacop: %v", err)
-	}
+	status := func(rp *goRelyingParty) string { return rp.status(t, step) }
+	signInBoth(t, step, alpha, beta, "carol@example.com")
 	for _, rp := range []*goRelyingParty{alpha, beta} {
 		if got, want := status(rp), rp.name+": signed in as carol@example.com"; got != want {
 			t.Fatalf("%s's page says %q; want %q", rp.name, got, want)
@@ -547,31 +555,8 @@ func TestBrowserOIDCAppSignOut(t *testing.T) {
 	beta.discover(issuer)
 	step, cancel := within(browser, 60*time.Second)
 	defer cancel()
-	status := func(rp *goRelyingParty) string {
-		t.Helper()
-		text, err := chromedp.Run(step, func(ctx context.Context, tgt *chromedp.Target) (string, error) {
-			if err := chromedp.Do(ctx, chromedp.Navigate(rp.URL+"/")); err != nil {
-				return "", err
-			}
-			return chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#status")))
-		})
-		if err != nil {
-			t.Fatalf("%s's page: %v", rp.name, err)
-		}
-		return text
-	}
-	err := chromedp.Do(step,
-		chromedp.Navigate(alpha.URL+"/login"),
-		chromedp.SendKeys(chromedp.CSS("#email"), "dora@example.com"),
-		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS("#status")),
-		chromedp.Navigate(beta.URL+"/login"),
-		chromedp.WaitVisible(chromedp.CSS("#status")),
-	)
-	if err != nil {
-		t.Fatalf("sign in to alpha and beta through lacop: %v", err)
-	}
+	status := func(rp *goRelyingParty) string { return rp.status(t, step) }
+	signInBoth(t, step, alpha, beta, "dora@example.com")
 	if got := status(beta); got != "beta: signed in as dora@example.com" {
 		t.Fatalf("beta's page says %q; want signed in", got)
 	}
