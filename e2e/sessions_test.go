@@ -61,7 +61,7 @@ func TestSessionList(t *testing.T) {
 		t.Fatalf("list has %d sessions; want 3:\n%s", len(list), res.Body)
 	}
 	fields := []string{"id", "current", "createdAt", "lastActiveAt", "expiresAt", "ip", "userAgent",
-		"browser", "os", "device", "authLevel", "rememberMe"}
+		"browser", "os", "device", "authLevel", "rememberMe", "apps"}
 	var order []string
 	byName := map[string]map[string]any{}
 	var prevActive time.Time
@@ -80,6 +80,11 @@ func TestSessionList(t *testing.T) {
 			if !slices.Contains(fields, k) {
 				t.Errorf("session %d has unexpected field %q", i, k)
 			}
+		}
+		// No app signed in through these: a list, empty (the OIDC tests
+		// fill it).
+		if apps, ok := s["apps"].([]any); !ok || len(apps) != 0 {
+			t.Errorf("session %d: apps = %v; want []", i, s["apps"])
 		}
 		name := ""
 		for n, id := range ids {
