@@ -50,6 +50,7 @@ func stores(c *redis.Client, db *sqlite.DB) storetest.Stores {
 		Tokens:       redis.NewTokenStore(c, sqlite.NewTokenStore(db)),
 		Keys:         sqlite.NewKeyStore(db),
 		Apps:         sqlite.NewAppStore(db),
+		CacheLeases:  redis.NewCacheLeases(c),
 	}
 }
 
