@@ -53,6 +53,12 @@ type options struct {
 	// postgresURL and redisURL put lacop on those stores instead of SQLite
 	// (the database must be empty; Redis keys go under a prefix of the run).
 	postgresURL, redisURL string
+	// flood, when set, adds the sign-in flood measurement: forward-auth
+	// at floodRate per second alone, floodWorkers sign-in loops alone,
+	// then both, flood long each. onlyFlood skips the CPU scenarios.
+	flood                   time.Duration
+	floodRate, floodWorkers int
+	onlyFlood               bool
 }
 
 func main() {
@@ -73,8 +79,13 @@ func main() {
 	flag.StringVar(&o.lacop, "lacop", "", "lacop binary to measure (default: go build ./cmd/lacop)")
 	flag.StringVar(&o.postgresURL, "postgres-url", "", "run lacop on this (empty) PostgreSQL database instead of SQLite")
 	flag.StringVar(&o.redisURL, "redis-url", "", "with -postgres-url: sessions, denylist and regulation in this Redis")
+	flag.DurationVar(&o.flood, "flood", 0, "also measure forward-auth latency during a sign-in flood, this long per phase (0: not)")
+	flag.IntVar(&o.floodRate, "flood-rate", 200, "forward-auth requests per second sent during the flood phases")
+	flag.IntVar(&o.floodWorkers, "flood-workers", 8, "concurrent sign-in loops in the flood")
+	flag.BoolVar(&o.onlyFlood, "only-flood", false, "measure the sign-in flood only (needs -flood)")
 	flag.Parse()
-	if o.conns < 1 || o.requests < 1 || o.rounds < 1 || o.duration <= 0 || o.warmup < 0 || flag.NArg() > 0 ||
+	if o.flood < 0 || (o.flood > 0 && (o.floodRate < 1 || o.floodWorkers < 1)) || (o.onlyFlood && o.flood == 0) ||
+		o.conns < 1 || o.requests < 1 || o.rounds < 1 || o.duration <= 0 || o.warmup < 0 || flag.NArg() > 0 ||
 		(o.redisURL != "" && o.postgresURL == "") {
 		flag.Usage()
 		os.Exit(2)
@@ -139,12 +150,19 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 	defer tr.CloseIdleConnections()
 
 	load0 := loadAvg()
-	reports := measureAll(ctx, tr, scenarios(empty, lacop, cookie), o, progress)
+	var reports []report
+	if !o.onlyFlood {
+		reports = measureAll(ctx, tr, scenarios(empty, lacop, cookie), o, progress)
+	}
+	var flood []floodPhase
+	if o.flood > 0 {
+		flood = measureFlood(ctx, lacop, cookie, o, progress)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 
-	md := markdown(reports, o, load0, loadAvg())
+	md := markdown(reports, o, load0, loadAvg()) + floodMarkdown(flood, o)
 	fmt.Fprint(stdout, md)
 	if o.out != "" {
 		if err := os.WriteFile(o.out, []byte(md), 0o644); err != nil {
@@ -154,6 +172,11 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 	for _, p := range []*proc{lacop, empty} {
 		if p.exited() {
 			return fmt.Errorf("%s exited during the run:\n%s", p.name, p.stderrTail())
+		}
+	}
+	for _, p := range flood {
+		if p.errs > 0 || p.fwdStatuses[http.StatusOK] != len(p.fwd) {
+			return fmt.Errorf("flood phase %q saw transport errors or forward-auth refusals; the figures are not valid", p.name)
 		}
 	}
 	if n := invalid(reports); n > 0 {
