@@ -54,6 +54,12 @@ type Storage struct {
 	// RedisPrefix starts every key lacop writes, so deployments (or a
 	// staging and a production) can share one Redis without meeting.
 	RedisPrefix string `yaml:"redis_prefix"`
+	// SharedCache lets each instance on PostgreSQL or Redis keep sessions,
+	// users and denylist answers in memory, kept coherent by leases and
+	// acknowledged invalidations (sessioncache.Peers): an end is answered
+	// only once every instance has dropped what it ended. Off, every check
+	// reads the shared store. SQLite always caches (one machine).
+	SharedCache bool `yaml:"shared_cache"`
 }
 
 // Session sets how long sessions live and how their cookie is scoped.
@@ -200,7 +206,7 @@ func Default() Config {
 		Listen:    "127.0.0.1:9440",
 		PublicURL: "http://127.0.0.1:9440",
 		DataDir:   "./lacop-data",
-		Storage:   Storage{Driver: DriverSQLite, RedisPrefix: "lacop:"},
+		Storage:   Storage{Driver: DriverSQLite, RedisPrefix: "lacop:", SharedCache: true},
 		Session: Session{
 			InactivityTimeout:  30 * time.Minute,
 			Lifetime:           12 * time.Hour,

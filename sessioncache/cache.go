@@ -14,9 +14,11 @@
 package sessioncache
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/lacop/lacop"
 )
@@ -90,6 +92,15 @@ type Cache struct {
 	byID *table[string, string]
 	// allowed holds access-token jtis found not denied.
 	allowed *table[string, struct{}]
+
+	// peers, when set, are the other instances sharing the stores: the
+	// cache is served only while they let it be (Peers.Valid), and every
+	// change waits until they have dropped what it changes.
+	peers *Peers
+	// fresh, when set, is the oldest a cached session's LastActiveAt may
+	// be to be served: another instance may have recorded activity since,
+	// and a stale copy must never make a live session look inactive.
+	fresh time.Duration
 }
 
 // New returns a cache of at most size sessions and size users.
@@ -97,6 +108,37 @@ func New(epoch Epoch, size int) *Cache {
 	return &Cache{epoch: epoch, sessions: newTable[string, lacop.Session](size),
 		users: newTable[string, lacop.User](size), byID: newTable[string, string](size),
 		allowed: newTable[string, struct{}](size)}
+}
+
+// Shared returns a cache for one of several instances sharing the stores:
+// served only while peers (NewPeers on the same epoch)
+// hold a lease, and a session only while its recorded activity is younger
+// than fresh (half the inactivity timeout is a good value: activity is
+// recorded at most every tenth of it).
+func Shared(epoch Epoch, size int, peers *Peers, fresh time.Duration) *Cache {
+	c := New(epoch, size)
+	c.peers, c.fresh = peers, fresh
+	return c
+}
+
+// changed follows every write that may change what is cached: the epoch
+// moves (nothing read before is served again), then the other instances
+// are told and waited for. err is the write's own result, returned before
+// any failure to tell them.
+func (c *Cache) changed(ctx context.Context, err error) error {
+	c.epoch.Bump()
+	if c.peers == nil {
+		return err
+	}
+	if perr := c.peers.Invalidate(ctx); err == nil {
+		return perr
+	}
+	return err
+}
+
+// servable reports whether a cached session may be served at now.
+func (c *Cache) servable(s *lacop.Session) bool {
+	return c.fresh == 0 || time.Since(s.LastActiveAt) < c.fresh
 }
 
 // observe notes how a call to the store went. A failure that is not a
@@ -115,5 +157,5 @@ func (c *Cache) observe(err error) {
 // current returns the epoch to tag a read with, and whether the cache may
 // be used at all.
 func (c *Cache) current() (uint64, bool) {
-	return c.epoch.Load(), !c.failing.Load()
+	return c.epoch.Load(), !c.failing.Load() && (c.peers == nil || c.peers.Valid())
 }

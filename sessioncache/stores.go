@@ -27,7 +27,7 @@ func (c *Cache) Sessions(inner lacop.SessionStore) *SessionStore {
 // SessionByHash is served from the cache while nothing changed.
 func (s *SessionStore) SessionByHash(ctx context.Context, hash []byte) (*lacop.Session, error) {
 	epoch, usable := s.c.current()
-	if sess, ok := s.c.sessions.get(string(hash), epoch); ok && usable {
+	if sess, ok := s.c.sessions.get(string(hash), epoch); ok && usable && s.c.servable(&sess) {
 		return &sess, nil
 	}
 	sess, err := s.inner.SessionByHash(ctx, hash)
@@ -73,7 +73,7 @@ func (s *SessionStore) CreateSession(ctx context.Context, sess *lacop.Session) e
 func (s *SessionStore) SessionByID(ctx context.Context, id string) (*lacop.Session, error) {
 	epoch, usable := s.c.current()
 	if hash, ok := s.c.byID.get(id, epoch); ok && usable {
-		if sess, ok := s.c.sessions.get(hash, epoch); ok && sess.ID == id {
+		if sess, ok := s.c.sessions.get(hash, epoch); ok && sess.ID == id && s.c.servable(&sess) {
 			return &sess, nil
 		}
 	}
@@ -99,32 +99,30 @@ func (s *SessionStore) AllSessions(ctx context.Context) ([]*lacop.Session, error
 
 // RotateSessionSecret writes through and bumps the epoch.
 func (s *SessionStore) RotateSessionSecret(ctx context.Context, id string, newHash []byte) error {
-	defer s.c.epoch.Bump()
-	return s.inner.RotateSessionSecret(ctx, id, newHash)
+	return s.c.changed(ctx, s.inner.RotateSessionSecret(ctx, id, newHash))
 }
 
 // RaiseSession writes through and bumps the epoch.
 func (s *SessionStore) RaiseSession(ctx context.Context, id string, level int, newHash []byte) error {
-	defer s.c.epoch.Bump()
-	return s.inner.RaiseSession(ctx, id, level, newHash)
+	return s.c.changed(ctx, s.inner.RaiseSession(ctx, id, level, newHash))
 }
 
 // DeleteSession writes through and bumps the epoch.
 func (s *SessionStore) DeleteSession(ctx context.Context, id string) (bool, error) {
-	defer s.c.epoch.Bump()
-	return s.inner.DeleteSession(ctx, id)
+	v, err := s.inner.DeleteSession(ctx, id)
+	return v, s.c.changed(ctx, err)
 }
 
 // DeleteUserSessions writes through and bumps the epoch.
 func (s *SessionStore) DeleteUserSessions(ctx context.Context, userID, keepID string) ([]*lacop.Session, error) {
-	defer s.c.epoch.Bump()
-	return s.inner.DeleteUserSessions(ctx, userID, keepID)
+	v, err := s.inner.DeleteUserSessions(ctx, userID, keepID)
+	return v, s.c.changed(ctx, err)
 }
 
 // DeleteExpiredSessions writes through and bumps the epoch.
 func (s *SessionStore) DeleteExpiredSessions(ctx context.Context, now, idleCutoff time.Time) ([]*lacop.Session, error) {
-	defer s.c.epoch.Bump()
-	return s.inner.DeleteExpiredSessions(ctx, now, idleCutoff)
+	v, err := s.inner.DeleteExpiredSessions(ctx, now, idleCutoff)
+	return v, s.c.changed(ctx, err)
 }
 
 // UserStore caches UserByID.
@@ -169,26 +167,23 @@ func (s *UserStore) CountUsers(ctx context.Context) (int, error) { return s.inne
 
 // SetPasswordHash writes through and bumps the epoch.
 func (s *UserStore) SetPasswordHash(ctx context.Context, id, hash string) error {
-	defer s.c.epoch.Bump()
-	return s.inner.SetPasswordHash(ctx, id, hash)
+	return s.c.changed(ctx, s.inner.SetPasswordHash(ctx, id, hash))
 }
 
 // SetEmail writes through and bumps the epoch.
 func (s *UserStore) SetEmail(ctx context.Context, id, email string) error {
-	defer s.c.epoch.Bump()
-	return s.inner.SetEmail(ctx, id, email)
+	return s.c.changed(ctx, s.inner.SetEmail(ctx, id, email))
 }
 
 // SetDisabled writes through and bumps the epoch.
 func (s *UserStore) SetDisabled(ctx context.Context, id string, disabled bool) error {
-	defer s.c.epoch.Bump()
-	return s.inner.SetDisabled(ctx, id, disabled)
+	return s.c.changed(ctx, s.inner.SetDisabled(ctx, id, disabled))
 }
 
 // BumpTokenVersion writes through and bumps the epoch.
 func (s *UserStore) BumpTokenVersion(ctx context.Context, id string) (int64, error) {
-	defer s.c.epoch.Bump()
-	return s.inner.BumpTokenVersion(ctx, id)
+	v, err := s.inner.BumpTokenVersion(ctx, id)
+	return v, s.c.changed(ctx, err)
 }
 
 // SecondFactorStore bumps the epoch on writes that change a user's second
@@ -215,20 +210,19 @@ func (s *SecondFactorStore) PendingTOTP(ctx context.Context, userID string) ([]b
 
 // EnableTOTP writes through and bumps the epoch.
 func (s *SecondFactorStore) EnableTOTP(ctx context.Context, userID string, sealed []byte, step int64, recoveryHashes [][]byte) error {
-	defer s.c.epoch.Bump()
-	return s.inner.EnableTOTP(ctx, userID, sealed, step, recoveryHashes)
+	return s.c.changed(ctx, s.inner.EnableTOTP(ctx, userID, sealed, step, recoveryHashes))
 }
 
 // DisableTOTP writes through and bumps the epoch.
 func (s *SecondFactorStore) DisableTOTP(ctx context.Context, userID string) (bool, error) {
-	defer s.c.epoch.Bump()
-	return s.inner.DisableTOTP(ctx, userID)
+	v, err := s.inner.DisableTOTP(ctx, userID)
+	return v, s.c.changed(ctx, err)
 }
 
 // UseTOTPStep writes through and bumps the epoch (the user's last step).
 func (s *SecondFactorStore) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
-	defer s.c.epoch.Bump()
-	return s.inner.UseTOTPStep(ctx, userID, step)
+	v, err := s.inner.UseTOTPStep(ctx, userID, step)
+	return v, s.c.changed(ctx, err)
 }
 
 // UseRecoveryCode writes through: recovery codes are not cached.
@@ -271,26 +265,22 @@ func (s *TokenStore) AccessTokenDenied(ctx context.Context, jti string, now time
 
 // DenyAccessToken writes through and bumps the epoch.
 func (s *TokenStore) DenyAccessToken(ctx context.Context, jti string, expiresAt time.Time) error {
-	defer s.c.epoch.Bump()
-	return s.inner.DenyAccessToken(ctx, jti, expiresAt)
+	return s.c.changed(ctx, s.inner.DenyAccessToken(ctx, jti, expiresAt))
 }
 
 // DenySessionAccessTokens writes through and bumps the epoch.
 func (s *TokenStore) DenySessionAccessTokens(ctx context.Context, now time.Time, sessionIDs ...string) error {
-	defer s.c.epoch.Bump()
-	return s.inner.DenySessionAccessTokens(ctx, now, sessionIDs...)
+	return s.c.changed(ctx, s.inner.DenySessionAccessTokens(ctx, now, sessionIDs...))
 }
 
 // DenyUserAccessTokens writes through and bumps the epoch.
 func (s *TokenStore) DenyUserAccessTokens(ctx context.Context, userID string, now time.Time) error {
-	defer s.c.epoch.Bump()
-	return s.inner.DenyUserAccessTokens(ctx, userID, now)
+	return s.c.changed(ctx, s.inner.DenyUserAccessTokens(ctx, userID, now))
 }
 
 // PruneTokens writes through and bumps the epoch.
 func (s *TokenStore) PruneTokens(ctx context.Context, now time.Time) error {
-	defer s.c.epoch.Bump()
-	return s.inner.PruneTokens(ctx, now)
+	return s.c.changed(ctx, s.inner.PruneTokens(ctx, now))
 }
 
 // RecordAccessToken writes through: a new record denies nothing.

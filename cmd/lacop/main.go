@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -43,6 +44,11 @@ type Main struct {
 	Config config.Config
 	// Epoch invalidates the session cache; nil when nothing is cached.
 	Epoch *sessioncache.FileEpoch
+	// Peers keeps the cache coherent across instances on shared stores;
+	// nil on SQLite or with storage.shared_cache off.
+	Peers *sessioncache.Peers
+	// serving is set by serve before OpenService: this process caches.
+	serving bool
 	// Spool keeps audit events the audit store could not take.
 	Spool  *spool.AuditStore
 	Auth   *auth.Service
@@ -180,6 +186,12 @@ func (m *Main) OpenService(ctx context.Context) error {
 	if m.Epoch, err = m.backend.cache(m.Config.DataDir); err != nil {
 		return err
 	}
+	if m.Config.Storage.SharedCache {
+		m.Peers = m.backend.sharedCache(m.serving, m.Config.Session.InactivityTimeout/2, m.Logger)
+	}
+	if m.Peers != nil && !m.serving {
+		m.runPeers(ctx)
+	}
 	if m.Spool, err = m.backend.spool(m.Config.DataDir, m); err != nil {
 		return err
 	}
@@ -213,6 +225,29 @@ func (m *Main) OpenService(ctx context.Context) error {
 	// Like a schema migration, on every open: addresses an older lacop
 	// stored un-normalised must be found by the first command run.
 	return m.Auth.NormalizeStoredEmails(ctx)
+}
+
+// runPeers runs the cache coherence of a command that changes shared
+// stores until Close, and waits (briefly) until it listens: a change's
+// acknowledgements arrive only on the subscription, and without it the
+// change waits out every instance's lease instead.
+func (m *Main) runPeers(ctx context.Context) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = m.Peers.Run(ctx)
+	}()
+	m.backend.closers = append(m.backend.closers, func() error {
+		cancel()
+		<-done
+		return nil
+	})
+	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer wcancel()
+	if err := m.Peers.WaitListening(wctx); err != nil {
+		m.Logger.Warn("cache invalidations not listening yet; changes wait for every instance's lease to run out")
+	}
 }
 
 // passwordHasher hashes and verifies sign-in passwords and the apps'

@@ -35,6 +35,7 @@ func (m *Main) serveCommand() *cobra.Command {
 				return err
 			}
 			defer ln.Close()
+			m.serving = true
 			if err := m.OpenService(cmd.Context()); err != nil {
 				return err
 			}
@@ -98,6 +99,9 @@ func (m *Main) Run(ctx context.Context, ln *connlimit.Listener) error {
 			m.Logger.Error("session event relay stopped", "err", err)
 		}
 	}()
+	if m.Peers != nil {
+		go func() { _ = m.Peers.Run(ctx) }()
+	}
 	// News published before the relay listens is lost to this instance's
 	// streams, so serving waits (briefly) until it listens.
 	if r, ok := m.backend.relay.(interface{ Ready() <-chan struct{} }); ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -36,10 +37,13 @@ type backend struct {
 	// apps and the deliveries that must not be lost.
 	apps   lacop.AppStore
 	outbox lacop.OutboxStore
-	// shared is true when several machines may share the stores; then no
-	// process may cache what another can change (the cache's epoch is one
-	// machine's file).
+	// shared is true when several machines may share the stores; then a
+	// process caches only through leases (sharedCache), never through the
+	// mapped epoch, which is one machine's file.
 	shared bool
+	// leases keep the shared caches coherent: in Redis when there is one
+	// (beside the bus it uses), else in PostgreSQL.
+	leases lacop.CacheLeaseStore
 }
 
 // openBackend opens the configured stores: SQLite or PostgreSQL for
@@ -74,6 +78,7 @@ func (m *Main) openBackend(ctx context.Context) (*backend, error) {
 		n := redis.NewNotifier(rc, m.Logger)
 		b.stores.Notify, b.relay = n, n
 		b.shared = true
+		b.leases = redis.NewCacheLeases(rc)
 	}
 	return b, nil
 }
@@ -97,6 +102,7 @@ func (b *backend) openSQL(ctx context.Context, m *Main) error {
 		b.apps, b.outbox = postgres.NewAppStore(db), postgres.NewOutboxStore(db)
 		b.relay = n
 		b.shared = true
+		b.leases = postgres.NewCacheLeases(db)
 	case config.DriverSQLite:
 		db, err := sqlite.Open(ctx, filepath.Join(m.Config.DataDir, "lacop.db"))
 		if err != nil {
@@ -145,6 +151,28 @@ func (b *backend) cache(dataDir string) (*sessioncache.FileEpoch, error) {
 	s.SecondFactors, s.Tokens = c.SecondFactors(s.SecondFactors), c.Tokens(s.Tokens)
 	b.closers = append(b.closers, epoch.Close)
 	return epoch, nil
+}
+
+// sharedCache puts the session cache in front of the shared stores, kept
+// coherent with every other instance and CLI process by leases and
+// acknowledged invalidations (sessioncache.Peers). hold is true for serve,
+// which caches and so holds a lease; the CLI caches nothing but its
+// changes still wait until every instance has dropped what they change.
+// A cached session is served only while its recorded activity is younger
+// than fresh, since other instances record activity too. The returned
+// Peers must run (Peers.Run) for the cache to be served and for changes to
+// be acknowledged promptly.
+func (b *backend) sharedCache(hold bool, fresh time.Duration, logger *slog.Logger) *sessioncache.Peers {
+	if !b.shared || b.leases == nil {
+		return nil
+	}
+	epoch := &sessioncache.LocalEpoch{}
+	peers := sessioncache.NewPeers(b.leases, epoch, hold, logger)
+	c := sessioncache.Shared(epoch, sessioncache.DefaultSize, peers, fresh)
+	s := &b.stores
+	s.Users, s.Sessions = c.Users(s.Users), c.Sessions(s.Sessions)
+	s.SecondFactors, s.Tokens = c.SecondFactors(s.SecondFactors), c.Tokens(s.Tokens)
+	return peers
 }
 
 // spool lets audit events outlive an audit store that cannot be reached:
