@@ -279,6 +279,9 @@ func (p *Peers) renew(ctx context.Context) {
 		}
 	}
 	p.validUntil.Store(int64(sent + p.TTL - p.Margin))
+	if !live {
+		p.logger.Info("cache: lease taken; sessions are served from memory while it is held", "instance", p.id)
+	}
 }
 
 // Invalidate tells every other instance holding a lease that what it has
