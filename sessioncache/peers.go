@@ -257,8 +257,9 @@ func (p *Peers) renew(ctx context.Context) {
 	live, seq, err := p.store.Lease(rctx, p.id, p.TTL)
 	cancel()
 	if err != nil {
-		// The last renewal runs out by itself; until the store answers
-		// again the cache is not served.
+		// A store that fails means no cache: what it would answer now is
+		// unknown. The lease is taken again when it answers.
+		p.validUntil.Store(0)
 		if ctx.Err() == nil {
 			p.logger.Debug("cache: lease not renewed", "err", err)
 		}
