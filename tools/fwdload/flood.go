@@ -189,6 +189,9 @@ func postSignIn(ctx context.Context, tr *http.Transport, addr string) (int, erro
 
 // floodMarkdown renders the flood phases and the verdicts.
 func floodMarkdown(phases []floodPhase, o options) string {
+	if len(phases) == 0 {
+		return ""
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n| sign-in flood phase (%v each) | forward-auth sent | p50 | p99 | max | sign-ins/s answered 200 | sign-ins refused (429/503) | statuses |\n", o.flood)
 	b.WriteString("|---|--:|--:|--:|--:|--:|--:|---|\n")

@@ -59,6 +59,10 @@ type options struct {
 	flood                   time.Duration
 	floodRate, floodWorkers int
 	onlyFlood               bool
+	// instances is how many lacop processes share the stores; forward-auth
+	// is measured on each. signOuts and frozenSignOuts time sign-outs
+	// with every instance caching, then with the last one frozen.
+	instances, signOuts, frozenSignOuts int
 }
 
 func main() {
@@ -83,7 +87,14 @@ func main() {
 	flag.IntVar(&o.floodRate, "flood-rate", 200, "forward-auth requests per second sent during the flood phases")
 	flag.IntVar(&o.floodWorkers, "flood-workers", 8, "concurrent sign-in loops in the flood")
 	flag.BoolVar(&o.onlyFlood, "only-flood", false, "measure the sign-in flood only (needs -flood)")
+	flag.IntVar(&o.instances, "instances", 1, "lacop processes sharing the stores (more than 1 needs -postgres-url)")
+	flag.IntVar(&o.signOuts, "signouts", 0, "also time this many sign-outs while every instance caches the session")
+	flag.IntVar(&o.frozenSignOuts, "frozen-signouts", 10, "with -signouts and several instances: sign-outs timed with the last instance frozen")
 	flag.Parse()
+	if o.instances < 1 || (o.instances > 1 && o.postgresURL == "") || o.signOuts < 0 || o.frozenSignOuts < 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
 	if o.flood < 0 || (o.flood > 0 && (o.floodRate < 1 || o.floodWorkers < 1)) || (o.onlyFlood && o.flood == 0) ||
 		o.conns < 1 || o.requests < 1 || o.rounds < 1 || o.duration <= 0 || o.warmup < 0 || flag.NArg() > 0 ||
 		(o.redisURL != "" && o.postgresURL == "") {
@@ -132,6 +143,17 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 	if err != nil {
 		return err
 	}
+	lacops := []*proc{lacop}
+	if o.instances > 1 {
+		more, err := startMoreLacops(ctx, bin, tmp, o.storageArgs(), o.instances)
+		for _, p := range more {
+			defer p.stop()
+		}
+		if err != nil {
+			return err
+		}
+		lacops = append(lacops, more...)
+	}
 	empty, err := startEmptyServer(ctx, tmp)
 	if empty != nil {
 		defer empty.stop()
@@ -152,24 +174,33 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 	load0 := loadAvg()
 	var reports []report
 	if !o.onlyFlood {
-		reports = measureAll(ctx, tr, scenarios(empty, lacop, cookie), o, progress)
+		reports = measureAll(ctx, tr, scenarios(empty, lacops, cookie), o, progress)
 	}
 	var flood []floodPhase
 	if o.flood > 0 {
 		flood = measureFlood(ctx, lacop, cookie, o, progress)
 	}
+	var signOuts []signOutPhase
+	if o.signOuts > 0 {
+		signOuts = measureSignOuts(ctx, lacops, o.signOuts, o.frozenSignOuts, progress)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 
-	md := markdown(reports, o, load0, loadAvg()) + floodMarkdown(flood, o)
+	md := markdown(reports, o, load0, loadAvg()) + floodMarkdown(flood, o) + signOutMarkdown(signOuts)
 	fmt.Fprint(stdout, md)
 	if o.out != "" {
 		if err := os.WriteFile(o.out, []byte(md), 0o644); err != nil {
 			return err
 		}
 	}
-	for _, p := range []*proc{lacop, empty} {
+	for _, ph := range signOuts {
+		if ph.firstErr != nil || ph.lateYes > 0 {
+			return fmt.Errorf("sign-outs %q: %d said yes right after the end, first error %v", ph.name, ph.lateYes, ph.firstErr)
+		}
+	}
+	for _, p := range append(lacops, empty) {
 		if p.exited() {
 			return fmt.Errorf("%s exited during the run:\n%s", p.name, p.stderrTail())
 		}

@@ -35,7 +35,8 @@ type scenario struct {
 }
 
 // scenarios lists what is measured.
-func scenarios(empty, lacop *proc, cookie string) []scenario {
+func scenarios(empty *proc, lacops []*proc, cookie string) []scenario {
+	lacop := lacops[0]
 	// What Traefik or Caddy send for a request to https://app.example.com/x
 	// from a client that asks for JSON, so the answer is 401, not a
 	// redirect to the login page.
@@ -52,7 +53,7 @@ func scenarios(empty, lacop *proc, cookie string) []scenario {
 	signedIn.Set("Cookie", cookie)
 	cookieName, _, _ := strings.Cut(cookie, "=")
 	const fwd = "/api/authz/forward-auth"
-	return []scenario{
+	scs := []scenario{
 		{name: "(a) empty net/http handler, GET /", server: empty, path: "/", header: http.Header{},
 			want: []int{http.StatusOK}, baseline: true},
 		{name: "(e) lacop GET /healthz", server: lacop, path: "/healthz", header: http.Header{},
@@ -64,6 +65,13 @@ func scenarios(empty, lacop *proc, cookie string) []scenario {
 		{name: "(d) forward-auth, flood of unknown random cookies", server: lacop, path: fwd, header: forwarded(),
 			want: []int{http.StatusUnauthorized, http.StatusTooManyRequests}, floodCookie: cookieName, alone: true},
 	}
+	// Every further instance answers the same signed-in check, its CPU
+	// measured on its own.
+	for _, p := range lacops[1:] {
+		scs = append(scs, scenario{name: "(b) forward-auth, signed in, on " + p.name, server: p, path: fwd,
+			header: signedIn, want: []int{http.StatusOK}, target: 1.5})
+	}
+	return scs
 }
 
 // report is what one scenario measured, summed over its slices.
