@@ -33,9 +33,11 @@ func (s *Service) confirmPassword(ctx context.Context, id *Identity, pw, action 
 	}
 	ok := false
 	if pw == "" || len(pw) > maxPasswordLen {
-		s.Passwords.VerifyDummy(ctx, pw[:min(len(pw), maxPasswordLen)])
+		if err := s.Passwords.VerifyDummy(ctx, pw[:min(len(pw), maxPasswordLen)]); err != nil {
+			return hashNotRun(err)
+		}
 	} else if ok, err = s.Passwords.Verify(ctx, pw, id.User.PasswordHash); err != nil {
-		return unavailable("verify password", err)
+		return hashNotRun(err)
 	}
 	if !ok {
 		s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditPasswordConfirmFailed, UserID: id.User.ID, SessionID: id.Session.ID,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/password"
 )
 
 // maxPasswordLen bounds what a sign-in will hash, so a huge body cannot be
@@ -36,6 +37,16 @@ type SignIn struct {
 	SecondFactorRequired bool
 }
 
+// hashNotRun is the answer when a password check did not run: every slot
+// busy and the queue full (503, "try again in a moment"), or the request
+// gone. It is the same whether or not the account exists.
+func hashNotRun(err error) error {
+	if errors.Is(err, password.ErrBusy) {
+		return lacop.Errorf(lacop.EUNAVAILABLE, "Too many sign-ins at once. Please try again in a moment.")
+	}
+	return unavailable("check password", err)
+}
+
 // Login checks an email and password and, when they match, starts a new
 // session with a fresh secret. A secret the client already had is never
 // reused. Unknown emails, disabled users and wrong passwords all cost one
@@ -60,15 +71,21 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*SignIn, error) 
 	reason := ""
 	switch {
 	case len(req.Password) > maxPasswordLen || req.Password == "":
-		s.Passwords.VerifyDummy(ctx, req.Password[:min(len(req.Password), maxPasswordLen)])
+		if err := s.Passwords.VerifyDummy(ctx, req.Password[:min(len(req.Password), maxPasswordLen)]); err != nil {
+			return nil, hashNotRun(err)
+		}
 		reason = "bad_password"
 	case user == nil:
-		s.Passwords.VerifyDummy(ctx, req.Password)
+		if err := s.Passwords.VerifyDummy(ctx, req.Password); err != nil {
+			return nil, hashNotRun(err)
+		}
 		reason = "unknown_user"
 	default:
 		ok, err := s.Passwords.Verify(ctx, req.Password, user.PasswordHash)
-		if err != nil {
+		if errors.Is(err, password.ErrMalformed) {
 			return nil, fmt.Errorf("auth: verify password: %w", err)
+		} else if err != nil {
+			return nil, hashNotRun(err)
 		} else if !ok {
 			reason = "bad_password"
 		} else if user.Disabled {

@@ -2,9 +2,11 @@ package auth_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/auth"
@@ -253,4 +255,39 @@ func TestLoginDefaultParams(t *testing.T) {
 	}
 	in := e.login(t, "alice@example.com", alicePassword, false)
 	e.mustAuth(t, in.Secret)
+}
+
+// TestLoginBusy: when every password slot is taken and the queue is full,
+// a sign-in is refused at once as unavailable (503, try again), the same
+// for an account that exists and one that does not, and nothing is
+// counted against either.
+func TestLoginBusy(t *testing.T) {
+	e := newEnv(t, auth.Config{})
+	e.createUser(t, "busy@example.com", "correct horse battery")
+	// One slot, one place in the queue, and a check that takes seconds.
+	slow := password.Params{Time: 30, Memory: 32 * 1024, Threads: 1, KeyLen: 32, SaltLen: 16}
+	e.svc.Passwords = password.NewHasher(slow, 1).LimitQueue(1)
+	done := make(chan struct{}, 2)
+	for range 2 { // one in the slot, one queued
+		go func() {
+			_, _ = e.svc.Passwords.Hash(context.Background(), "x")
+			done <- struct{}{}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	for _, email := range []string{"busy@example.com", "nobody@example.com"} {
+		start := time.Now()
+		_, err := e.svc.Login(e.ctx, auth.LoginRequest{Email: email, Password: "wrong password!", Client: client})
+		if lacop.ErrorCode(err) != lacop.EUNAVAILABLE {
+			t.Errorf("Login(%s) with the queue full = %v; want %s", email, err, lacop.EUNAVAILABLE)
+		}
+		if took := time.Since(start); took > 150*time.Millisecond {
+			t.Errorf("Login(%s) with the queue full took %v; want an answer at once", email, took)
+		}
+	}
+	<-done
+	<-done
+	e.svc.Passwords = password.NewHasher(fastParams, 2)
+	// Nothing was counted: the right password still signs in at once.
+	e.login(t, "busy@example.com", "correct horse battery", false)
 }

@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -86,6 +87,10 @@ type Hasher struct {
 	params Params
 	// sem holds one token per argon2 computation in progress.
 	sem chan struct{}
+	// waiting counts callers waiting for a slot; past maxWaiting (when
+	// set) a caller is refused with ErrBusy instead of queueing.
+	waiting    atomic.Int64
+	maxWaiting int64
 
 	dummyOnce sync.Once
 	dummy     string // PHC string that VerifyDummy verifies against
@@ -115,6 +120,20 @@ func NewHasher(p Params, maxConcurrent int) *Hasher {
 		params: p,
 		sem:    make(chan struct{}, maxConcurrent),
 	}
+}
+
+// ErrBusy is Hash's and Verify's answer when every slot is taken and
+// the queue for one is full: under a flood of sign-ins an answer that says
+// "try again in a moment" at once is better than one that waits with
+// everyone else, and the cores stay free for requests that need no hash.
+var ErrBusy = errors.New("password: too many password checks waiting")
+
+// LimitQueue makes callers that would wait behind n others refuse with
+// ErrBusy (n < 1: wait however many wait, the default). Call it before
+// the Hasher is used; it returns h.
+func (h *Hasher) LimitQueue(n int) *Hasher {
+	h.maxWaiting = int64(max(n, 0))
+	return h
 }
 
 // Hash returns a PHC string:
@@ -186,8 +205,9 @@ func CheckHash(encoded string) error {
 // be told from an argon2 output, and Verify's cost depends only on the
 // parameters, so the first call is no slower than the following ones and no
 // password can match. Like Verify, it waits for a slot and gives up when ctx
-// ends.
-func (h *Hasher) VerifyDummy(ctx context.Context, password string) {
+// ends or the queue is full, and then says why, so a caller can answer an
+// unknown account exactly as it answers a known one.
+func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 	h.dummyOnce.Do(func() {
 		salt := make([]byte, h.params.SaltLen)
 		key := make([]byte, h.params.KeyLen)
@@ -195,7 +215,8 @@ func (h *Hasher) VerifyDummy(ctx context.Context, password string) {
 		_, _ = rand.Read(key)
 		h.dummy = encode(h.params, salt, key)
 	})
-	_, _ = h.Verify(ctx, password, h.dummy)
+	_, err := h.Verify(ctx, password, h.dummy)
+	return err
 }
 
 // derive runs argon2id while holding a slot. The slot is taken only around
@@ -212,14 +233,30 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Par
 	}
 	select {
 	case h.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	default:
+		if err := h.wait(ctx); err != nil {
+			return nil, err
+		}
 	}
 	defer func() { <-h.sem }()
 	if h.inSlot != nil {
 		h.inSlot()
 	}
 	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
+}
+
+// wait queues for a slot, unless the queue is full.
+func (h *Hasher) wait(ctx context.Context) error {
+	defer h.waiting.Add(-1)
+	if n := h.waiting.Add(1); h.maxWaiting > 0 && n > h.maxWaiting {
+		return ErrBusy
+	}
+	select {
+	case h.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // decoded is a parsed PHC string.

@@ -588,3 +588,52 @@ func BenchmarkVerifyDefault(b *testing.B) {
 		}
 	}
 }
+
+// TestQueueLimit: with every slot taken and the queue full, Hash, Verify
+// and VerifyDummy refuse at once with ErrBusy instead of waiting; those
+// already queued still run.
+func TestQueueLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := NewHasher(cheap, 1).LimitQueue(1)
+		enc, err := h.Hash(context.Background(), "pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		release := make(chan struct{})
+		h.inSlot = func() { <-release }
+		holder, queued := make(chan error), make(chan error)
+		go func() {
+			_, err := h.Hash(context.Background(), "pw")
+			holder <- err
+		}()
+		synctest.Wait() // the holder is in the only slot
+		go func() {
+			_, err := h.Verify(context.Background(), "pw", enc)
+			queued <- err
+		}()
+		synctest.Wait() // one waits: the queue is full
+		if _, err := h.Hash(context.Background(), "pw"); !errors.Is(err, ErrBusy) {
+			t.Errorf("Hash past the queue = %v; want ErrBusy", err)
+		}
+		if _, err := h.Verify(context.Background(), "pw", enc); !errors.Is(err, ErrBusy) {
+			t.Errorf("Verify past the queue = %v; want ErrBusy", err)
+		}
+		if err := h.VerifyDummy(context.Background(), "pw"); !errors.Is(err, ErrBusy) {
+			t.Errorf("VerifyDummy past the queue = %v; want ErrBusy", err)
+		}
+		close(release)
+		if err := <-holder; err != nil {
+			t.Errorf("holder = %v", err)
+		}
+		if err := <-queued; err != nil {
+			t.Errorf("the queued Verify = %v; want it to run", err)
+		}
+		if h.waiting.Load() != 0 {
+			t.Errorf("waiting = %d after everything finished; want 0", h.waiting.Load())
+		}
+		h.inSlot = nil
+		if _, err := h.Hash(context.Background(), "pw"); err != nil {
+			t.Errorf("Hash once the slot is free = %v", err)
+		}
+	})
+}
