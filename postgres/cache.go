@@ -118,41 +118,13 @@ func (l *CacheLeases) AckCache(ctx context.Context, instance string, seq uint64)
 // ListenCache implements lacop.CacheLeaseStore on a connection of its
 // own; a connection silent for HealthInterval is pinged.
 func (l *CacheLeases) ListenCache(ctx context.Context, listening func(), deliver func(lacop.CacheMessage)) error {
-	cfg := l.db.pool.Config().ConnConfig
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return redact(err, cfg.Password)
-	}
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-		conn.Close(closeCtx)
-	}()
-	if _, err := conn.Exec(ctx, `LISTEN `+cacheChannel); err != nil {
+	err := l.db.listen(ctx, cacheChannel, l.HealthInterval, listening, func(payload string) {
+		if m, ok := lacop.ParseCacheMessage(payload); ok {
+			deliver(m)
+		}
+	})
+	if err != nil && ctx.Err() == nil {
 		return fmt.Errorf("postgres: cache listen: %w", err)
 	}
-	listening()
-	for {
-		waitCtx, cancel := context.WithTimeout(ctx, l.HealthInterval)
-		nt, err := conn.WaitForNotification(waitCtx)
-		idle := waitCtx.Err() != nil
-		cancel()
-		switch {
-		case err == nil:
-			if m, ok := lacop.ParseCacheMessage(nt.Payload); ok {
-				deliver(m)
-			}
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case idle:
-			pingCtx, cancel := context.WithTimeout(ctx, l.HealthInterval)
-			err := conn.Ping(pingCtx)
-			cancel()
-			if err != nil {
-				return fmt.Errorf("postgres: cache listen: %w", err)
-			}
-		default:
-			return fmt.Errorf("postgres: cache listen: %w", err)
-		}
-	}
+	return err
 }

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/notify"
 )
@@ -119,40 +118,7 @@ func (n *Notifier) Run(ctx context.Context) error { return n.Loop(ctx, n.listen)
 // listen runs one connection: LISTEN, then deliver what arrives until the
 // connection fails or ctx ends, calling listening once LISTEN took.
 func (n *Notifier) listen(ctx context.Context, listening func()) error {
-	conn, err := pgx.ConnectConfig(ctx, n.db.pool.Config().ConnConfig)
-	if err != nil {
-		return redact(err, n.db.pool.Config().ConnConfig.Password)
-	}
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-		conn.Close(closeCtx)
-	}()
-	if _, err := conn.Exec(ctx, `LISTEN `+notifyChannel); err != nil {
-		return err
-	}
-	listening()
-	for {
-		waitCtx, cancel := context.WithTimeout(ctx, n.HealthInterval)
-		nt, err := conn.WaitForNotification(waitCtx)
-		idle := waitCtx.Err() != nil
-		cancel()
-		switch {
-		case err == nil:
-			n.deliver(nt.Payload)
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case idle:
-			pingCtx, cancel := context.WithTimeout(ctx, n.HealthInterval)
-			err := conn.Ping(pingCtx)
-			cancel()
-			if err != nil {
-				return err
-			}
-		default:
-			return err
-		}
-	}
+	return n.db.listen(ctx, notifyChannel, n.HealthInterval, listening, n.deliver)
 }
 
 // deliver decodes one payload, an array of events or a single one, and

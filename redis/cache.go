@@ -2,9 +2,7 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/lacop/lacop"
@@ -116,36 +114,13 @@ func (l *CacheLeases) AckCache(ctx context.Context, instance string, seq uint64)
 // five seconds is pinged, and one whose ping goes unanswered as long again
 // is taken for dead.
 func (l *CacheLeases) ListenCache(ctx context.Context, listening func(), deliver func(lacop.CacheMessage)) error {
-	ps := l.c.rdb.Subscribe(ctx, l.cacheChannel())
-	defer ps.Close()
-	defer context.AfterFunc(ctx, func() { ps.Close() })()
-	const check = 5 * time.Second
-	pinged := false
-	for {
-		msg, err := ps.ReceiveTimeout(ctx, check)
-		var ne net.Error
-		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case err != nil && errors.As(err, &ne) && ne.Timeout() && !pinged:
-			pinged = true
-			if err := ps.Ping(ctx); err != nil {
-				return fmt.Errorf("redis: cache listen: %w", err)
-			}
-			continue
-		case err != nil:
-			return fmt.Errorf("redis: cache listen: %w", err)
+	err := l.c.listen(ctx, l.cacheChannel(), 5*time.Second, listening, func(payload string) {
+		if m, ok := lacop.ParseCacheMessage(payload); ok {
+			deliver(m)
 		}
-		pinged = false
-		switch m := msg.(type) {
-		case *goredis.Subscription:
-			if m.Kind == "subscribe" {
-				listening()
-			}
-		case *goredis.Message:
-			if cm, ok := lacop.ParseCacheMessage(m.Payload); ok {
-				deliver(cm)
-			}
-		}
+	})
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("redis: cache listen: %w", err)
 	}
+	return err
 }

@@ -3,15 +3,12 @@ package redis
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"time"
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/notify"
-	goredis "github.com/redis/go-redis/v9"
 )
 
 var _ lacop.Notifier = (*Notifier)(nil)
@@ -75,39 +72,12 @@ func (n *Notifier) Run(ctx context.Context) error { return n.Loop(ctx, n.subscri
 // subscribe holds one subscription, calling confirmed when Redis confirms
 // it, until it fails or ctx ends.
 func (n *Notifier) subscribe(ctx context.Context, confirmed func()) error {
-	ps := n.c.rdb.Subscribe(ctx, n.c.channel())
-	defer ps.Close()
-	// Receive does not watch ctx; closing the subscription ends it.
-	defer context.AfterFunc(ctx, func() { ps.Close() })()
-	pinged := false
-	for {
-		msg, err := ps.ReceiveTimeout(ctx, n.Check)
-		var ne net.Error
-		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case err != nil && errors.As(err, &ne) && ne.Timeout() && !pinged:
-			pinged = true
-			if err := ps.Ping(ctx); err != nil {
-				return err
-			}
-			continue
-		case err != nil:
-			return err
+	return n.c.listen(ctx, n.c.channel(), n.Check, confirmed, func(payload string) {
+		var ev lacop.SessionEnded
+		if err := json.Unmarshal([]byte(payload), &ev); err != nil {
+			n.logger.Warn("redis: malformed session-ended event", "err", err)
+			return
 		}
-		pinged = false
-		switch m := msg.(type) {
-		case *goredis.Subscription:
-			if m.Kind == "subscribe" {
-				confirmed()
-			}
-		case *goredis.Message:
-			var ev lacop.SessionEnded
-			if err := json.Unmarshal([]byte(m.Payload), &ev); err != nil {
-				n.logger.Warn("redis: malformed session-ended event", "err", err)
-				continue
-			}
-			n.Deliver(ev)
-		}
-	}
+		n.Deliver(ev)
+	})
 }
