@@ -92,6 +92,11 @@ type Hasher struct {
 	waiting    atomic.Int64
 	maxWaiting int64
 
+	// busyMu orders the calls to onBusy; running counts computations.
+	busyMu  sync.Mutex
+	running int
+	onBusy  func(busy bool)
+
 	dummyOnce sync.Once
 	dummy     string // PHC string that VerifyDummy verifies against
 
@@ -133,6 +138,17 @@ var ErrBusy = errors.New("password: too many password checks waiting")
 // the Hasher is used; it returns h.
 func (h *Hasher) LimitQueue(n int) *Hasher {
 	h.maxWaiting = int64(max(n, 0))
+	return h
+}
+
+// OnBusy makes h call f(true) when a computation starts while none runs,
+// and f(false) when the last one running ends, one call at a time and in
+// that order. The server uses it to give the Go scheduler a spare
+// processor while argon2 fills the cores, so a request that needs no hash
+// is not queued behind one (see cmd/lacop). Call it before the Hasher is
+// used; it returns h.
+func (h *Hasher) OnBusy(f func(busy bool)) *Hasher {
+	h.onBusy = f
 	return h
 }
 
@@ -239,10 +255,25 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Par
 		}
 	}
 	defer func() { <-h.sem }()
+	if h.onBusy != nil {
+		h.busy(1)
+		defer h.busy(-1)
+	}
 	if h.inSlot != nil {
 		h.inSlot()
 	}
 	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
+}
+
+// busy counts a computation in (d 1) or out (d -1), telling onBusy when
+// the count leaves or reaches zero.
+func (h *Hasher) busy(d int) {
+	h.busyMu.Lock()
+	defer h.busyMu.Unlock()
+	h.running += d
+	if (d > 0 && h.running == 1) || (d < 0 && h.running == 0) {
+		h.onBusy(h.running > 0)
+	}
 }
 
 // wait queues for a slot, unless the queue is full.

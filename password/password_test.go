@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -634,6 +635,47 @@ func TestQueueLimit(t *testing.T) {
 		h.inSlot = nil
 		if _, err := h.Hash(context.Background(), "pw"); err != nil {
 			t.Errorf("Hash once the slot is free = %v", err)
+		}
+	})
+}
+
+// TestOnBusy: f(true) when the first computation starts, f(false) when the
+// last one ends, alternating, however many overlap.
+func TestOnBusy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var calls []bool
+		h := NewHasher(cheap, 2).OnBusy(func(b bool) {
+			mu.Lock()
+			calls = append(calls, b)
+			mu.Unlock()
+		})
+		release := make(chan struct{})
+		h.inSlot = func() { <-release }
+		done := make(chan struct{})
+		for range 2 {
+			go func() {
+				_, _ = h.Hash(context.Background(), "pw")
+				done <- struct{}{}
+			}()
+		}
+		synctest.Wait()
+		mu.Lock()
+		if len(calls) != 1 || !calls[0] {
+			t.Errorf("with two computations running, calls = %v; want [true]", calls)
+		}
+		mu.Unlock()
+		close(release)
+		<-done
+		<-done
+		h.inSlot = nil
+		if _, err := h.Hash(context.Background(), "pw"); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if want := []bool{true, false, true, false}; !slices.Equal(calls, want) {
+			t.Errorf("calls = %v; want %v", calls, want)
 		}
 	})
 }

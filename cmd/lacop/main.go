@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -198,6 +199,9 @@ func (m *Main) OpenService(ctx context.Context) error {
 	stores := m.backend.stores
 	cfg := m.Config
 	hasher := passwordHasher()
+	if m.serving {
+		keepChecksAhead(hasher)
+	}
 	m.Auth = auth.NewService(auth.Config{
 		InactivityTimeout:   cfg.Session.InactivityTimeout,
 		Lifetime:            cfg.Session.Lifetime,
@@ -254,7 +258,35 @@ func (m *Main) runPeers(ctx context.Context) {
 // client secrets. Both the server and `lacop oidc hash-secret` make theirs
 // here, so a hash the CLI prints costs what the server expects to verify.
 func passwordHasher() *password.Hasher {
-	return password.NewHasher(password.DefaultParams(), 0)
+	return password.NewHasher(password.DefaultParams(), hashSlots())
+}
+
+// hashSlots is how many argon2 computations run at once: as many as fill
+// the processors with their lanes (on two cores one, whose two lanes take
+// both), at least one. More would only share the same cores, each taking
+// 64 MiB, without more sign-ins per second (measured: docs/performance.md,
+// "Sign-ins and checks").
+func hashSlots() int {
+	return max(1, runtime.GOMAXPROCS(0)/int(password.DefaultParams().Threads))
+}
+
+// keepChecksAhead is serve's hashing policy under a flood of sign-ins.
+// While argon2 runs, the Go scheduler gets one processor more than the
+// hashes' lanes can fill, so a forward-auth check that arrives finds a
+// processor at once and the kernel preempts argon2 for it, instead of
+// waiting in a run queue behind lanes that run for milliseconds; when no
+// hash runs, the processors go back to what they were, so checks cost
+// no more CPU than before. Past 16 waiting sign-ins per slot (about a
+// second and a half of hashing) a sign-in is answered 503 at once.
+func keepChecksAhead(h *password.Hasher) {
+	base := runtime.GOMAXPROCS(0)
+	h.LimitQueue(16 * hashSlots()).OnBusy(func(busy bool) {
+		if busy {
+			runtime.GOMAXPROCS(base + 1)
+		} else {
+			runtime.GOMAXPROCS(base)
+		}
+	})
 }
 
 // Close releases what Open opened.
