@@ -58,7 +58,9 @@ type Storage struct {
 	// users and denylist answers in memory, kept coherent by leases and
 	// acknowledged invalidations (sessioncache.Peers): an end is answered
 	// only once every instance has dropped what it ended. Off, every check
-	// reads the shared store. SQLite always caches (one machine).
+	// reads the shared store (the default for now: a cached answer can still be
+	// given in the moment between a store failing and the instance noticing).
+	// SQLite always caches (one machine).
 	SharedCache bool `yaml:"shared_cache"`
 }
 
@@ -206,7 +208,7 @@ func Default() Config {
 		Listen:    "127.0.0.1:9440",
 		PublicURL: "http://127.0.0.1:9440",
 		DataDir:   "./lacop-data",
-		Storage:   Storage{Driver: DriverSQLite, RedisPrefix: "lacop:", SharedCache: true},
+		Storage:   Storage{Driver: DriverSQLite, RedisPrefix: "lacop:"},
 		Session: Session{
 			InactivityTimeout:  30 * time.Minute,
 			Lifetime:           12 * time.Hour,

@@ -42,7 +42,7 @@ func TestDefault(t *testing.T) {
 		Listen:    "127.0.0.1:9440",
 		PublicURL: "http://127.0.0.1:9440",
 		DataDir:   "./lacop-data",
-		Storage:   Storage{Driver: "sqlite", RedisPrefix: "lacop:", SharedCache: true},
+		Storage:   Storage{Driver: "sqlite", RedisPrefix: "lacop:"},
 		Session: Session{
 			InactivityTimeout:  30 * time.Minute,
 			Lifetime:           12 * time.Hour,
@@ -172,7 +172,7 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 		Listen:    "0.0.0.0:8080",
 		PublicURL: "https://auth.example.com/",
 		DataDir:   "/var/lib/lacop",
-		Storage:   Storage{Driver: "postgres", PostgresURL: "postgres://lacop@db:5432/lacop", RedisURL: "redis://cache:6379/0", RedisPrefix: "prod:", SharedCache: true},
+		Storage:   Storage{Driver: "postgres", PostgresURL: "postgres://lacop@db:5432/lacop", RedisURL: "redis://cache:6379/0", RedisPrefix: "prod:"},
 		Session: Session{InactivityTimeout: time.Hour, Lifetime: 24 * time.Hour, RememberMeLifetime: 2160 * time.Hour,
 			CookieDomain: "example.com", MaxPerUser: 10},
 		Redirect:   Redirect{AllowedDomains: []string{"example.com", "*.example.org"}},
@@ -229,7 +229,7 @@ func TestLoadPrecedence(t *testing.T) {
 			map[string]string{"data_dir": "/flag", "storage.driver": "postgres", "storage.postgres_url": "postgres://db/x"},
 			func(c *Config) {
 				c.Listen, c.PublicURL, c.DataDir, c.Session.Lifetime = "127.0.0.2:1", "http://127.0.0.2:1", "/flag", 3*time.Hour
-				c.Storage = Storage{Driver: "postgres", PostgresURL: "postgres://db/x", RedisPrefix: "lacop:", SharedCache: true}
+				c.Storage = Storage{Driver: "postgres", PostgresURL: "postgres://db/x", RedisPrefix: "lacop:"}
 			}},
 		{"last env entry wins", "", []string{"LACOP_LISTEN=:1", "LACOP_LISTEN=:2"}, nil, func(c *Config) {
 			c.Listen, c.PublicURL = ":2", "http://127.0.0.1:2"

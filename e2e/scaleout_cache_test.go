@@ -41,7 +41,7 @@ func TestScaleOutCache(t *testing.T) {
 	t.Parallel()
 	for name, config := range scaleOutConfigs(t) {
 		t.Run(name, func(t *testing.T) {
-			nodes := startInstances(t, 3, hammerConfig+config(t))
+			nodes := startInstances(t, 3, hammerConfig+config(t)+"  shared_cache: true\n")
 			waitCaching(t, nodes...)
 			a, b, c := nodes[0].forTest(t), nodes[1].forTest(t), nodes[2].forTest(t)
 			a.addUser("race@example.com")
@@ -191,7 +191,7 @@ func TestScaleOutCacheFrozenInstance(t *testing.T) {
 	t.Parallel()
 	for name, config := range scaleOutConfigs(t) {
 		t.Run(name, func(t *testing.T) {
-			nodes := startInstances(t, 3, config(t))
+			nodes := startInstances(t, 3, config(t)+"  shared_cache: true\n")
 			waitCaching(t, nodes...)
 			a, b, c := nodes[0].forTest(t), nodes[1].forTest(t), nodes[2].forTest(t)
 			a.addUser("frozen@example.com")
