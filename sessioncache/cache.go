@@ -136,9 +136,10 @@ func (c *Cache) changed(ctx context.Context, err error) error {
 	return err
 }
 
-// servable reports whether a cached session may be served at now.
-func (c *Cache) servable(s *lacop.Session) bool {
-	return c.fresh == 0 || time.Since(s.LastActiveAt) < c.fresh
+// servable reports whether a cached session may be served at now (now is
+// zero, and unused, without peers).
+func (c *Cache) servable(s *lacop.Session, now time.Time) bool {
+	return c.fresh == 0 || now.Sub(s.LastActiveAt) < c.fresh
 }
 
 // observe notes how a call to the store went. A failure that is not a
@@ -154,8 +155,14 @@ func (c *Cache) observe(err error) {
 	}
 }
 
-// current returns the epoch to tag a read with, and whether the cache may
-// be used at all.
-func (c *Cache) current() (uint64, bool) {
-	return c.epoch.Load(), !c.failing.Load() && (c.peers == nil || c.peers.Valid())
+// current returns the epoch to tag a read with, whether the cache may be
+// used at all, and, with peers, the time it was judged at (one clock read
+// for the lease and the session's freshness both).
+func (c *Cache) current() (epoch uint64, usable bool, now time.Time) {
+	epoch, usable = c.epoch.Load(), !c.failing.Load()
+	if usable && c.peers != nil {
+		now = time.Now()
+		usable = c.peers.validAt(now)
+	}
+	return epoch, usable, now
 }

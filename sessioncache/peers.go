@@ -78,9 +78,13 @@ func (p *Peers) ID() string { return p.id }
 
 // Valid reports whether the cache may be served from now: the lease is
 // held, and renewed recently enough by this process's clock.
-func (p *Peers) Valid() bool {
+func (p *Peers) Valid() bool { return p.validAt(time.Now()) }
+
+// validAt is Valid judged at now (a reading of time.Now, whose monotonic
+// clock it compares).
+func (p *Peers) validAt(now time.Time) bool {
 	v := p.validUntil.Load()
-	return v != 0 && int64(time.Since(p.base)) < v
+	return v != 0 && int64(now.Sub(p.base)) < v
 }
 
 // Listening reports whether the subscription is in place.

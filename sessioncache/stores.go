@@ -26,8 +26,8 @@ func (c *Cache) Sessions(inner lacop.SessionStore) *SessionStore {
 
 // SessionByHash is served from the cache while nothing changed.
 func (s *SessionStore) SessionByHash(ctx context.Context, hash []byte) (*lacop.Session, error) {
-	epoch, usable := s.c.current()
-	if sess, ok := s.c.sessions.get(string(hash), epoch); ok && usable && s.c.servable(&sess) {
+	epoch, usable, now := s.c.current()
+	if sess, ok := s.c.sessions.get(string(hash), epoch); ok && usable && s.c.servable(&sess, now) {
 		return &sess, nil
 	}
 	sess, err := s.inner.SessionByHash(ctx, hash)
@@ -71,9 +71,9 @@ func (s *SessionStore) CreateSession(ctx context.Context, sess *lacop.Session) e
 // id → secret hash index: every bearer request asks whether its session
 // still exists.
 func (s *SessionStore) SessionByID(ctx context.Context, id string) (*lacop.Session, error) {
-	epoch, usable := s.c.current()
+	epoch, usable, now := s.c.current()
 	if hash, ok := s.c.byID.get(id, epoch); ok && usable {
-		if sess, ok := s.c.sessions.get(hash, epoch); ok && sess.ID == id && s.c.servable(&sess) {
+		if sess, ok := s.c.sessions.get(hash, epoch); ok && sess.ID == id && s.c.servable(&sess, now) {
 			return &sess, nil
 		}
 	}
@@ -136,7 +136,7 @@ func (c *Cache) Users(inner lacop.UserStore) *UserStore { return &UserStore{c: c
 
 // UserByID is served from the cache while nothing changed.
 func (s *UserStore) UserByID(ctx context.Context, id string) (*lacop.User, error) {
-	epoch, usable := s.c.current()
+	epoch, usable, _ := s.c.current()
 	if u, ok := s.c.users.get(id, epoch); ok && usable {
 		return &u, nil
 	}
@@ -251,7 +251,7 @@ func (c *Cache) Tokens(inner lacop.TokenStore) *TokenStore { return &TokenStore{
 // cached "not denied" needs no expiry of its own: the caller checks the
 // token's exp, and denylist entries only ever end at it.
 func (s *TokenStore) AccessTokenDenied(ctx context.Context, jti string, now time.Time) (bool, error) {
-	epoch, usable := s.c.current()
+	epoch, usable, _ := s.c.current()
 	if _, ok := s.c.allowed.get(jti, epoch); ok && usable {
 		return false, nil
 	}
