@@ -161,6 +161,19 @@ func newSharedSession(t *testing.T, st storetest.Stores, id string) *lacop.Sessi
 	return s
 }
 
+// cachedOnTwo starts two caching instances and a session made through the
+// first and read (so cached) by the second.
+func cachedOnTwo(t *testing.T, db *sqlite.DB, open leaseBackend, id string) (a, b *instance, s *lacop.Session) {
+	t.Helper()
+	a, b = newInstance(t, db, open), newInstance(t, db, open)
+	waitValid(t, a, b)
+	s = newSharedSession(t, a.stores, id)
+	if _, err := b.stores.Sessions.SessionByHash(t.Context(), s.SecretHash); err != nil {
+		t.Fatal(err)
+	}
+	return a, b, s
+}
+
 // sharedDB is the store the instances share, with one user.
 func sharedDB(t *testing.T) *sqlite.DB {
 	db := openDB(t, filepath.Join(t.TempDir(), "shared.db"))
@@ -247,13 +260,8 @@ func testPeersEndRefusedEverywhereAtOnce(t *testing.T, db *sqlite.DB, open lease
 func TestPeersFrozenInstance(t *testing.T) { eachBackend(t, testPeersFrozenInstance) }
 
 func testPeersFrozenInstance(t *testing.T, db *sqlite.DB, open leaseBackend) {
-	a, b := newInstance(t, db, open), newInstance(t, db, open)
-	waitValid(t, a, b)
+	a, b, s := cachedOnTwo(t, db, open, "frozen")
 	ctx := t.Context()
-	s := newSharedSession(t, a.stores, "frozen")
-	if _, err := b.stores.Sessions.SessionByHash(ctx, s.SecretHash); err != nil {
-		t.Fatal(err)
-	}
 	b.leases.freeze()
 	start := time.Now()
 	if _, err := a.stores.Sessions.DeleteSession(ctx, s.ID); err != nil {
@@ -284,13 +292,8 @@ func testPeersFrozenInstance(t *testing.T, db *sqlite.DB, open leaseBackend) {
 func TestPeersLostMessages(t *testing.T) { eachBackend(t, testPeersLostMessages) }
 
 func testPeersLostMessages(t *testing.T, db *sqlite.DB, open leaseBackend) {
-	a, b := newInstance(t, db, open), newInstance(t, db, open)
-	waitValid(t, a, b)
+	a, b, s := cachedOnTwo(t, db, open, "deaf")
 	ctx := t.Context()
-	s := newSharedSession(t, a.stores, "deaf")
-	if _, err := b.stores.Sessions.SessionByHash(ctx, s.SecretHash); err != nil {
-		t.Fatal(err)
-	}
 	b.leases.deaf.Store(true)
 	start := time.Now()
 	if _, err := a.stores.Sessions.DeleteSession(ctx, s.ID); err != nil {
