@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -172,18 +170,10 @@ func runFloodPhase(ctx context.Context, lacop *proc, cookie string, o options, n
 
 // postSignIn signs the bench user in once and returns the status.
 func postSignIn(ctx context.Context, tr *http.Transport, addr string) (int, error) {
-	body, _ := json.Marshal(map[string]string{"email": benchEmail, "password": benchPassword})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/api/login", bytes.NewReader(body))
+	resp, _, err := postJSON(ctx, tr, addr, "/api/login", credentials(), "")
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 	return resp.StatusCode, nil
 }
 

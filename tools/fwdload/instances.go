@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -138,18 +137,10 @@ func fwdStatus(ctx context.Context, tr *http.Transport, addr, cookie string) (in
 }
 
 func signOut(ctx context.Context, tr *http.Transport, addr, cookie string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/api/logout", bytes.NewReader([]byte("{}")))
+	resp, _, err := postJSON(ctx, tr, addr, "/api/logout", struct{}{}, cookie)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Cookie", cookie)
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("POST /api/logout answered %d", resp.StatusCode)
 	}

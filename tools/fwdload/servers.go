@@ -122,12 +122,15 @@ const (
 // lacopConfig is production-like except that logging is quiet (a log line
 // per request would be measured too), unknown cookies are never throttled,
 // so the flood keeps reaching the store, and neither are sign-ins from one
-// address, so the sign-in flood keeps hashing.
+// address, so the sign-in flood keeps hashing. On PostgreSQL or Redis the
+// instances cache under leases (storage.shared_cache; SQLite ignores it).
 const lacopConfig = `public_url: https://auth.example.com
 redirect:
   allowed_domains: [example.com]
 access_control:
   default_policy: one_factor
+storage:
+  shared_cache: true
 regulation:
   max_failures: 1000000
   max_failures_per_ip: 1000000
@@ -170,18 +173,10 @@ func startLacop(ctx context.Context, bin, tmp string, storage []string) (*proc, 
 // session cookie, to be sent as is (it is Secure, so a cookie jar would not
 // send it over http).
 func signIn(ctx context.Context, addr string) (string, error) {
-	body, _ := json.Marshal(map[string]string{"email": benchEmail, "password": benchPassword})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/api/login", bytes.NewReader(body))
+	resp, msg, err := postJSON(ctx, http.DefaultTransport, addr, "/api/login", credentials(), "")
 	if err != nil {
 		return "", err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1000))
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("POST /api/login answered %s: %s", resp.Status, msg)
 	}
@@ -191,6 +186,37 @@ func signIn(ctx context.Context, addr string) (string, error) {
 		}
 	}
 	return "", errors.New("POST /api/login set no session cookie")
+}
+
+// credentials are the bench user's, as /api/login takes them.
+func credentials() map[string]string {
+	return map[string]string{"email": benchEmail, "password": benchPassword}
+}
+
+// postJSON posts body as JSON to path, with cookie ("name=value") when set,
+// and returns the answer with up to 1000 bytes of its body read (the rest
+// is discarded, so the connection can be kept).
+func postJSON(ctx context.Context, rt http.RoundTripper, addr, path string, body any, cookie string) (*http.Response, []byte, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(b))
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1000))
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp, msg, nil
 }
 
 // emptyServerCmd is the hidden subcommand that runs the baseline server.
