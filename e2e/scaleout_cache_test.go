@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -64,49 +63,32 @@ func cacheRace(t *testing.T, a *portal, others []*portal) {
 				t.Fatalf("trial %d: forward-auth before the sign-out = %d; want 200", trial, got)
 			}
 		}
-		var signedOut, stop atomic.Bool
-		var before, after, late atomic.Int64
-		var wg sync.WaitGroup
-		for w := range workers {
-			p := others[w%len(others)]
-			wg.Go(func() {
-				for !stop.Load() {
-					sentAfter := signedOut.Load()
-					res, err := p.try(request{method: "GET", path: "/api/authz/forward-auth", cookie: secret, header: map[string]string{
-						"X-Forwarded-Method": "GET", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example.com",
-						"X-Forwarded-Uri": "/inbox", "Accept": "application/json",
-					}})
-					if err != nil {
-						t.Errorf("trial %d: %v", trial, err)
-						return
-					}
-					if !sentAfter {
-						before.Add(1)
-						continue
-					}
-					after.Add(1)
-					if res.StatusCode != http.StatusUnauthorized {
-						late.Add(1)
-					}
-				}
-			})
+		// Each check goes to the next of the other instances in turn.
+		var next atomic.Int64
+		ask := func() (int, error) {
+			p := others[int(next.Add(1))%len(others)]
+			res, err := p.try(request{method: "GET", path: "/api/authz/forward-auth", cookie: secret, header: map[string]string{
+				"X-Forwarded-Method": "GET", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example.com",
+				"X-Forwarded-Uri": "/inbox", "Accept": "application/json",
+			}})
+			if err != nil {
+				return 0, err
+			}
+			return res.StatusCode, nil
 		}
-		time.Sleep(30 * time.Millisecond)
-		start := time.Now()
-		res := a.do(request{method: "POST", path: "/api/logout", cookie: secret})
-		ends = append(ends, time.Since(start))
-		signedOut.Store(true)
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("trial %d: logout through A = %d", trial, res.StatusCode)
+		before, after, late := raceTrial(t, workers, ask, func() {
+			start := time.Now()
+			res := a.do(request{method: "POST", path: "/api/logout", cookie: secret})
+			ends = append(ends, time.Since(start))
+			if res.StatusCode != http.StatusOK {
+				t.Errorf("trial %d: logout through A = %d", trial, res.StatusCode)
+			}
+		}, http.StatusUnauthorized)
+		if late > 0 {
+			t.Errorf("trial %d: %d of %d forward-auth requests started after the sign-out's answer passed", trial, late, after)
 		}
-		time.Sleep(50 * time.Millisecond)
-		stop.Store(true)
-		wg.Wait()
-		if late.Load() > 0 {
-			t.Errorf("trial %d: %d of %d forward-auth requests started after the sign-out's answer passed", trial, late.Load(), after.Load())
-		}
-		if before.Load() == 0 || after.Load() == 0 {
-			t.Errorf("trial %d: %d requests before and %d after; the race was not exercised", trial, before.Load(), after.Load())
+		if before == 0 || after == 0 {
+			t.Errorf("trial %d: %d requests before and %d after; the race was not exercised", trial, before, after)
 		}
 	}
 	t.Logf("sign-out through A answered in %v (median of %d) with B and C caching", median(ends), len(ends))
