@@ -73,9 +73,6 @@ func NewPeers(store lacop.CacheLeaseStore, epoch Epoch, hold bool, logger *slog.
 		base: time.Now(), acked: map[string]uint64{}, change: make(chan struct{}), ackNow: make(chan struct{}, 1)}
 }
 
-// ID is how this process is named in the store.
-func (p *Peers) ID() string { return p.id }
-
 // Valid reports whether the cache may be served from now: the lease is
 // held, and renewed recently enough by this process's clock.
 func (p *Peers) Valid() bool { return p.validAt(time.Now()) }
@@ -85,13 +82,6 @@ func (p *Peers) Valid() bool { return p.validAt(time.Now()) }
 func (p *Peers) validAt(now time.Time) bool {
 	v := p.validUntil.Load()
 	return v != 0 && int64(now.Sub(p.base)) < v
-}
-
-// Listening reports whether the subscription is in place.
-func (p *Peers) Listening() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.listening
 }
 
 // WaitListening waits until the subscription is in place or ctx ends.
