@@ -169,7 +169,11 @@ func (p *Peers) deliver(m lacop.CacheMessage) {
 		return
 	}
 	// Bump first: what was read before is gone before anyone is told so.
-	p.epoch.Bump()
+	// This process's own invalidations were bumped for by the write that
+	// sent them (Cache.changed), and the ones before them arrived first.
+	if m.Instance != p.id {
+		p.epoch.Bump()
+	}
 	p.mu.Lock()
 	p.processed = max(p.processed, m.Seq)
 	p.mu.Unlock()
