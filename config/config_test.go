@@ -42,7 +42,7 @@ func TestDefault(t *testing.T) {
 		Listen:    "127.0.0.1:9440",
 		PublicURL: "http://127.0.0.1:9440",
 		DataDir:   "./lacop-data",
-		Storage:   Storage{Driver: "sqlite", RedisPrefix: "lacop:"},
+		Storage:   Storage{Driver: "sqlite", RedisPrefix: "lacop:", SharedCache: true},
 		Session: Session{
 			InactivityTimeout:  30 * time.Minute,
 			Lifetime:           12 * time.Hour,
@@ -111,6 +111,7 @@ storage:
   postgres_url: postgres://lacop@db:5432/lacop
   redis_url: redis://cache:6379/0
   redis_prefix: "prod:"
+  shared_cache: false
 session:
   inactivity_timeout: 1h
   lifetime: 24h
@@ -229,7 +230,7 @@ func TestLoadPrecedence(t *testing.T) {
 			map[string]string{"data_dir": "/flag", "storage.driver": "postgres", "storage.postgres_url": "postgres://db/x"},
 			func(c *Config) {
 				c.Listen, c.PublicURL, c.DataDir, c.Session.Lifetime = "127.0.0.2:1", "http://127.0.0.2:1", "/flag", 3*time.Hour
-				c.Storage = Storage{Driver: "postgres", PostgresURL: "postgres://db/x", RedisPrefix: "lacop:"}
+				c.Storage = Storage{Driver: "postgres", PostgresURL: "postgres://db/x", RedisPrefix: "lacop:", SharedCache: true}
 			}},
 		{"last env entry wins", "", []string{"LACOP_LISTEN=:1", "LACOP_LISTEN=:2"}, nil, func(c *Config) {
 			c.Listen, c.PublicURL = ":2", "http://127.0.0.1:2"

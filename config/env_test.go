@@ -139,7 +139,7 @@ func TestEveryKeyHasAnEnvVar(t *testing.T) {
 		"storage.postgres_url":           "postgresql://db/lacop",
 		"storage.redis_url":              "rediss://cache:6380",
 		"storage.redis_prefix":           "staging:",
-		"storage.shared_cache":           "true",
+		"storage.shared_cache":           "false",
 		"session.inactivity_timeout":     "1m",
 		"session.lifetime":               "1h",
 		"session.remember_me_lifetime":   "2h",
