@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -96,69 +97,99 @@ func cacheRace(t *testing.T, a *portal, others []*portal) {
 
 // cacheRows ends sessions each way through one instance and checks the
 // others at once. Every session is first used on every instance, so each
-// cache holds it.
+// cache holds it. The rows are the policy table's that a request or the
+// command line can reach on these instances (expiry and the session cap
+// need other settings; TestPolicyTable has them on one instance).
 func cacheRows(t *testing.T, nodes []*portal) {
 	a, b, c := nodes[0], nodes[1], nodes[2]
+	// person is one person's three sessions, A, B and C, with their tokens.
+	type person struct {
+		email      string
+		secret, id map[string]string
+		tokens     map[string]tokenPair
+	}
+	all := []string{"A", "B", "C"}
 	rows := []struct {
 		name  string
 		via   *portal
-		act   func(p *portal, email string, s map[string]string, id map[string]string)
-		ended []string // of the person's three sessions A, B, C, by their secrets before the act
+		act   func(p *portal, f *person)
+		ended []string // of the three sessions, by their secrets before the act
 	}{
-		{"logout", b, func(p *portal, _ string, s, _ map[string]string) {
-			p.do(request{method: "POST", path: "/api/logout", cookie: s["A"]})
+		{"logout", b, func(p *portal, f *person) {
+			p.do(request{method: "POST", path: "/api/logout", cookie: f.secret["A"]})
 		}, []string{"A"}},
-		{"end one device", c, func(p *portal, _ string, s, id map[string]string) {
-			p.do(request{method: "DELETE", path: "/api/sessions/" + id["B"], cookie: s["A"]})
+		{"end one device", c, func(p *portal, f *person) {
+			p.do(request{method: "DELETE", path: "/api/sessions/" + f.id["B"], cookie: f.secret["A"]})
 		}, []string{"B"}},
-		{"sign out everywhere", a, func(p *portal, _ string, s, _ map[string]string) {
-			p.do(request{method: "POST", path: "/api/sessions/revoke-all", cookie: s["A"], body: map[string]any{"keepCurrent": false}})
-		}, []string{"A", "B", "C"}},
-		{"password change", b, func(p *portal, _ string, s, _ map[string]string) {
-			p.do(request{method: "POST", path: "/api/account/password", cookie: s["A"],
+		{"sign out everywhere", a, func(p *portal, f *person) {
+			p.do(request{method: "POST", path: "/api/sessions/revoke-all", cookie: f.secret["A"], body: map[string]any{"keepCurrent": false}})
+		}, all},
+		// The rows that keep the caller signed in rotate its secret (the
+		// old one is dead) and end every token of the person.
+		{"sign out everywhere else", c, func(p *portal, f *person) {
+			p.do(request{method: "POST", path: "/api/sessions/revoke-all", cookie: f.secret["A"], body: map[string]any{"keepCurrent": true}})
+		}, all},
+		{"password change", b, func(p *portal, f *person) {
+			p.do(request{method: "POST", path: "/api/account/password", cookie: f.secret["A"],
 				body: map[string]any{"currentPassword": testPassword, "newPassword": newPassword}})
-		}, []string{"A", "B", "C"}}, // A's secret is rotated: the old one is dead too
-		{"concern", c, func(p *portal, _ string, s, _ map[string]string) {
-			p.do(request{method: "POST", path: "/api/account/report-concern", cookie: s["A"], body: map[string]any{"note": "not me"}})
-		}, []string{"A", "B", "C"}},
-		{"CLI session revoke", a, func(p *portal, _ string, _, id map[string]string) {
-			p.cliOK("", "session", "revoke", id["C"])
+		}, all},
+		{"email change", a, func(p *portal, f *person) {
+			p.do(request{method: "POST", path: "/api/account/email", cookie: f.secret["A"],
+				body: map[string]any{"password": testPassword, "newEmail": "moved-" + f.email}})
+		}, all},
+		{"concern", c, func(p *portal, f *person) {
+			p.do(request{method: "POST", path: "/api/account/report-concern", cookie: f.secret["A"], body: map[string]any{"note": "not me"}})
+		}, all},
+		{"refresh token reuse", b, func(p *portal, f *person) {
+			p.refreshOK(f.tokens["C"].refresh)
+			p.refreshDead("the spent refresh token presented again", f.tokens["C"].refresh)
 		}, []string{"C"}},
-		{"CLI user disable", a, func(p *portal, email string, _, _ map[string]string) {
-			p.cliOK("", "user", "disable", email)
-		}, []string{"A", "B", "C"}},
+		{"CLI session revoke", a, func(p *portal, f *person) {
+			p.cliOK("", "session", "revoke", f.id["C"])
+		}, []string{"C"}},
+		{"CLI session revoke --user", b, func(p *portal, f *person) {
+			p.cliOK("", "session", "revoke", "--user", f.email)
+		}, all},
+		{"CLI user passwd", c, func(p *portal, f *person) {
+			p.cliOK(newPassword+"\n", "user", "passwd", f.email, "--password-stdin")
+		}, all},
+		{"CLI user reset-2fa", a, func(p *portal, f *person) {
+			p.cliOK("", "user", "reset-2fa", f.email)
+		}, all},
+		{"CLI user disable", a, func(p *portal, f *person) {
+			p.cliOK("", "user", "disable", f.email)
+		}, all},
 	}
 	for i, row := range rows {
-		email := fmt.Sprintf("row%d@example.com", i)
-		a.addUser(email)
-		s, id, access := map[string]string{}, map[string]string{}, map[string]string{}
-		for _, name := range []string{"A", "B", "C"} {
-			s[name] = a.login(email)
-			id[name] = a.sessionID(s[name])
-			access[name] = a.issueTokens(s[name]).access
+		f := &person{email: fmt.Sprintf("row%d@example.com", i),
+			secret: map[string]string{}, id: map[string]string{}, tokens: map[string]tokenPair{}}
+		a.addUser(f.email)
+		for _, name := range all {
+			f.secret[name] = a.login(f.email)
+			f.id[name] = a.sessionID(f.secret[name])
+			f.tokens[name] = a.issueTokens(f.secret[name])
 			for _, p := range nodes {
-				if got := p.fwdStatus(s[name]); got != http.StatusOK {
+				if got := p.fwdStatus(f.secret[name]); got != http.StatusOK {
 					t.Fatalf("%s: session %s on an instance before the end = %d", row.name, name, got)
 				}
-				p.bearerOK(row.name+" before", access[name])
+				p.bearerOK(row.name+" before", f.tokens[name].access)
 			}
 		}
-		row.act(row.via, email, s, id)
-		for _, name := range []string{"A", "B", "C"} {
-			ended := false
-			for _, e := range row.ended {
-				ended = ended || e == name
-			}
-			for n, p := range []*portal{a, b, c} {
+		row.act(row.via, f)
+		for _, name := range all {
+			ended := slices.Contains(row.ended, name)
+			for n, p := range nodes {
 				want := http.StatusOK
 				if ended {
 					want = http.StatusUnauthorized
 				}
-				if got := p.fwdStatus(s[name]); got != want {
+				if got := p.fwdStatus(f.secret[name]); got != want {
 					t.Errorf("%s: session %s on instance %d right after the end = %d; want %d", row.name, name, n, got, want)
 				}
 				if ended {
-					p.bearerDead(fmt.Sprintf("%s: session %s's token on instance %d", row.name, name, n), access[name])
+					p.bearerDead(fmt.Sprintf("%s: session %s's token on instance %d", row.name, name, n), f.tokens[name].access)
+				} else {
+					p.bearerOK(fmt.Sprintf("%s: session %s's token on instance %d", row.name, name, n), f.tokens[name].access)
 				}
 			}
 		}

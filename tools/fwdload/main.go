@@ -63,6 +63,9 @@ type options struct {
 	// is measured on each. signOuts and frozenSignOuts time sign-outs
 	// with every instance caching, then with the last one frozen.
 	instances, signOuts, frozenSignOuts int
+	// only, when set, measures only the scenarios whose name contains it
+	// (and the empty handler's two, every ratio's base): for profiling one.
+	only string
 }
 
 func main() {
@@ -87,6 +90,7 @@ func main() {
 	flag.IntVar(&o.floodRate, "flood-rate", 200, "forward-auth requests per second sent during the flood phases")
 	flag.IntVar(&o.floodWorkers, "flood-workers", 8, "concurrent sign-in loops in the flood")
 	flag.BoolVar(&o.onlyFlood, "only-flood", false, "measure the sign-in flood only (needs -flood)")
+	flag.StringVar(&o.only, "only", "", "measure only the scenarios whose name contains this (and the empty handler's)")
 	flag.IntVar(&o.instances, "instances", 1, "lacop processes sharing the stores (more than 1 needs -postgres-url)")
 	flag.IntVar(&o.signOuts, "signouts", 0, "also time this many sign-outs while every instance caches the session")
 	flag.IntVar(&o.frozenSignOuts, "frozen-signouts", 10, "with -signouts and several instances: sign-outs timed with the last instance frozen")
@@ -174,7 +178,7 @@ func run(ctx context.Context, o options, stdout, progress io.Writer) error {
 	load0 := loadAvg()
 	var reports []report
 	if !o.onlyFlood {
-		reports = measureAll(ctx, tr, scenarios(empty, lacops, cookie), o, progress)
+		reports = measureAll(ctx, tr, only(scenarios(empty, lacops, cookie), o.only), o, progress)
 	}
 	var flood []floodPhase
 	if o.flood > 0 {

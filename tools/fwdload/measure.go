@@ -29,6 +29,11 @@ type scenario struct {
 	alone bool
 	// baseline marks the empty handler every ratio is taken against.
 	baseline bool
+	// sameRequest marks the empty handler sent the signed-in forward-auth
+	// request itself (its headers and cookie), and signedIn the scenarios
+	// also compared with it: what lacop adds to a Go server that reads the
+	// same request, apart from the cost of reading a bigger request.
+	sameRequest, signedIn bool
 	// target is the most CPU per request it may cost, as a multiple of
 	// the baseline's; 0 means no target.
 	target float64
@@ -56,10 +61,12 @@ func scenarios(empty *proc, lacops []*proc, cookie string) []scenario {
 	scs := []scenario{
 		{name: "(a) empty net/http handler, GET /", server: empty, path: "/", header: http.Header{},
 			want: []int{http.StatusOK}, baseline: true},
+		{name: "(f) empty net/http handler, the signed-in forward-auth request", server: empty, path: fwd,
+			header: signedIn, want: []int{http.StatusOK}, sameRequest: true},
 		{name: "(e) lacop GET /healthz", server: lacop, path: "/healthz", header: http.Header{},
 			want: []int{http.StatusOK}},
 		{name: "(b) forward-auth, signed in", server: lacop, path: fwd, header: signedIn,
-			want: []int{http.StatusOK}, target: 1.5},
+			want: []int{http.StatusOK}, target: 1.5, signedIn: true},
 		{name: "(c) forward-auth, anonymous (no cookie)", server: lacop, path: fwd, header: forwarded(),
 			want: []int{http.StatusUnauthorized}, target: 1.5},
 		{name: "(d) forward-auth, flood of unknown random cookies", server: lacop, path: fwd, header: forwarded(),
@@ -69,9 +76,16 @@ func scenarios(empty *proc, lacops []*proc, cookie string) []scenario {
 	// measured on its own.
 	for _, p := range lacops[1:] {
 		scs = append(scs, scenario{name: "(b) forward-auth, signed in, on " + p.name, server: p, path: fwd,
-			header: signedIn, want: []int{http.StatusOK}, target: 1.5})
+			header: signedIn, want: []int{http.StatusOK}, target: 1.5, signedIn: true})
 	}
 	return scs
+}
+
+// only keeps the scenarios whose name contains part, and the baselines.
+func only(scs []scenario, part string) []scenario {
+	return slices.DeleteFunc(scs, func(s scenario) bool {
+		return !s.baseline && !s.sameRequest && !strings.Contains(s.name, part)
+	})
 }
 
 // report is what one scenario measured, summed over its slices.

@@ -10,18 +10,23 @@ import (
 // markdown renders the reports as a table followed by the verdicts.
 func markdown(reports []report, o options, load0, load1 string) string {
 	var b strings.Builder
-	base := baseline(reports)
-	b.WriteString("| scenario | requests | req/s | server CPU µs/req | × empty | server user + sys µs/req | server CPU (cores) | client CPU µs/req | p50 | p99 | server RSS MiB before → after (peak) | statuses |\n")
-	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n")
+	base := baseline(reports, func(r *report) bool { return r.baseline })
+	same := baseline(reports, func(r *report) bool { return r.sameRequest })
+	b.WriteString("| scenario | requests | req/s | server CPU µs/req | × empty | × empty, same request | server user + sys µs/req | server CPU (cores) | client CPU µs/req | p50 | p99 | server RSS MiB before → after (peak) | statuses |\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n")
 	for i := range reports {
 		r := &reports[i]
 		if r.err != nil {
-			fmt.Fprintf(&b, "| %s | FAILED: %s | | | | | | | | | | |\n", r.name, cell(r.err.Error()))
+			fmt.Fprintf(&b, "| %s | FAILED: %s | | | | | | | | | | | |\n", r.name, cell(r.err.Error()))
 			continue
 		}
 		secs := r.elapsed.Seconds()
-		fmt.Fprintf(&b, "| %s | %d | %.0f | %.1f | %s | %.1f + %.1f | %.2f | %.1f | %s | %s | %.1f → %.1f (%.1f) | %s |\n",
-			r.name, r.requests, float64(r.requests)/secs, micros(r.cpuPerRequest()), ratioCell(r, base),
+		sameCell := "–"
+		if r.signedIn {
+			sameCell = ratioCell(r, same)
+		}
+		fmt.Fprintf(&b, "| %s | %d | %.0f | %.1f | %s | %s | %.1f + %.1f | %.2f | %.1f | %s | %s | %.1f → %.1f (%.1f) | %s |\n",
+			r.name, r.requests, float64(r.requests)/secs, micros(r.cpuPerRequest()), ratioCell(r, base), sameCell,
 			micros(perRequest(r.serverCPU.user, r.requests)), micros(perRequest(r.serverCPU.sys, r.requests)),
 			ticksSeconds(r.serverCPU.total())/secs, micros(perRequest(r.clientCPU.total(), r.requests)),
 			r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond),
@@ -43,8 +48,12 @@ func markdown(reports []report, o options, load0, load1 string) string {
 			if ratio(r, base) > r.target {
 				verdict = "NOT met"
 			}
-			fmt.Fprintf(&b, "- %s: %.2f× the empty handler's CPU per request (target ≤ %.1f×): %s\n",
+			fmt.Fprintf(&b, "- %s: %.2f× the empty handler's CPU per request (target ≤ %.1f×): %s",
 				r.name, ratio(r, base), r.target, verdict)
+			if r.signedIn && same != nil {
+				fmt.Fprintf(&b, "; %.2f× the empty handler's given the same request", ratio(r, same))
+			}
+			b.WriteString("\n")
 		}
 		if r.floodCookie != "" {
 			// A leak of even a few dozen bytes per unknown cookie shows
@@ -75,9 +84,10 @@ func invalid(reports []report) int {
 	return n
 }
 
-func baseline(reports []report) *report {
+// baseline finds the empty handler's report that is chosen by is.
+func baseline(reports []report, is func(*report) bool) *report {
 	for i := range reports {
-		if r := &reports[i]; r.baseline && r.err == nil && r.requests > 0 && r.serverCPU.total() > 0 {
+		if r := &reports[i]; is(r) && r.err == nil && r.requests > 0 && r.serverCPU.total() > 0 {
 			return r
 		}
 	}
