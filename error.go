@@ -45,11 +45,12 @@ func Errorf(code string, format string, args ...any) *Error {
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
 // for any other non-nil error and "" for nil: unknown failures are never
 // mistaken for a user mistake.
+// (errors.AsType, not errors.As: a pointer handed to errors.As escapes,
+// and this is asked on every forward-auth check.)
 func ErrorCode(err error) string {
-	var e *Error
 	if err == nil {
 		return ""
-	} else if errors.As(err, &e) {
+	} else if e, ok := errors.AsType[*Error](err); ok {
 		return e.Code
 	}
 	return EINTERNAL
@@ -58,10 +59,9 @@ func ErrorCode(err error) string {
 // ErrorMessage returns the person-facing message of the first *Error in
 // err's chain, or a generic one so internal details never leak.
 func ErrorMessage(err error) string {
-	var e *Error
 	if err == nil {
 		return ""
-	} else if errors.As(err, &e) {
+	} else if e, ok := errors.AsType[*Error](err); ok {
 		return e.Message
 	}
 	return "Internal error."

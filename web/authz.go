@@ -59,8 +59,8 @@ var (
 
 // forwarded reads the original request from Traefik's and Caddy's
 // X-Forwarded-* headers, and its path as the upstream may serve it.
-func forwarded(r *http.Request) (*original, access.Path, error) {
-	o := &original{
+func forwarded(r *http.Request) (original, access.Path, error) {
+	o := original{
 		method: r.Header.Get("X-Forwarded-Method"),
 		scheme: strings.ToLower(r.Header.Get("X-Forwarded-Proto")),
 		host:   r.Header.Get("X-Forwarded-Host"),
@@ -70,7 +70,7 @@ func forwarded(r *http.Request) (*original, access.Path, error) {
 		o.method = http.MethodGet
 	}
 	if !(o.scheme == "https" || o.scheme == "http") || !validHost(o.host) || !validURI(o.uri) {
-		return nil, access.Path{}, errForwardedHeaders
+		return original{}, access.Path{}, errForwardedHeaders
 	}
 	path, err := parsePath(o.uri)
 	return o, path, err
@@ -80,16 +80,16 @@ func forwarded(r *http.Request) (*original, access.Path, error) {
 // "$scheme://$http_host$request_uri". It is split by hand, not with
 // net/url: a parser decodes the path and takes a "#" for a fragment,
 // where the rules must see the request target the upstream receives.
-func originalURL(r *http.Request) (*original, access.Path, error) {
+func originalURL(r *http.Request) (original, access.Path, error) {
 	scheme, rest, ok := strings.Cut(r.Header.Get("X-Original-URL"), "://")
 	if !ok {
-		return nil, access.Path{}, errOriginalURL
+		return original{}, access.Path{}, errOriginalURL
 	}
 	end := strings.IndexAny(rest, "/?#")
 	if end < 0 {
 		end = len(rest)
 	}
-	o := &original{method: r.Header.Get("X-Original-Method"), scheme: strings.ToLower(scheme), host: rest[:end], uri: rest[end:]}
+	o := original{method: r.Header.Get("X-Original-Method"), scheme: strings.ToLower(scheme), host: rest[:end], uri: rest[end:]}
 	if o.method == "" {
 		o.method = http.MethodGet
 	}
@@ -97,7 +97,7 @@ func originalURL(r *http.Request) (*original, access.Path, error) {
 		o.uri = "/" + o.uri
 	}
 	if !(o.scheme == "https" || o.scheme == "http") || !validHost(o.host) || !validURI(o.uri) {
-		return nil, access.Path{}, errOriginalURL
+		return original{}, access.Path{}, errOriginalURL
 	}
 	path, err := parsePath(o.uri)
 	return o, path, err
@@ -128,7 +128,7 @@ func (s *Server) handleForwardAuth(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.authorize(w, r, o, &path, true)
+	s.authorize(w, r, &o, &path, true)
 }
 
 // handleAuthRequest answers nginx's auth_request, which understands only
@@ -141,7 +141,7 @@ func (s *Server) handleAuthRequest(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.authorize(w, r, o, &path, false)
+	s.authorize(w, r, &o, &path, false)
 }
 
 // authorize decides one forwarded request, for the path as read by

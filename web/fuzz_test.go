@@ -88,10 +88,10 @@ func FuzzForwardedHeaders(f *testing.F) {
 		r.Header.Set("X-Forwarded-Uri", uri)
 		r.Header.Set("X-Original-URL", original)
 		if o, _, err := forwarded(r); err == nil {
-			checkOriginal(t, "forwarded", o)
+			checkOriginal(t, "forwarded", &o)
 		}
 		if o, _, err := originalURL(r); err == nil {
-			checkOriginal(t, "X-Original-URL", o)
+			checkOriginal(t, "X-Original-URL", &o)
 		}
 	})
 }

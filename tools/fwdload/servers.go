@@ -234,6 +234,9 @@ func startEmptyServer(ctx context.Context, tmp string) (*proc, error) {
 
 // runEmptyServer is the baseline: net/http with lacop's server settings
 // and a handler that answers 200 with no body, until SIGINT or SIGTERM.
+// At lacop's forward-auth path it answers with the headers lacop's
+// signed-in answer carries (fixed values of the same length), so that
+// reading the same request and writing the same answer is a baseline too.
 func runEmptyServer(stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -244,7 +247,16 @@ func runEmptyServer(stdout io.Writer) error {
 	fmt.Fprintf(stdout, "fwdload: listening on http://%s\n", ln.Addr())
 	// The same timeouts and header limit as lacop serve (cmd/lacop/serve.go).
 	hs := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == forwardAuthPath {
+				h := w.Header()
+				h["Cache-Control"] = []string{"no-store"}
+				h["X-Content-Type-Options"] = []string{"nosniff"}
+				h["Remote-User"] = []string{"01KBWQ1DZ3J5Q9XGAT8V7N2M4P"}
+				h["Remote-Email"] = []string{benchEmail}
+				h["Remote-Name"] = []string{"Bench"}
+				h["Remote-Groups"] = []string{""}
+			}
 			w.WriteHeader(http.StatusOK)
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
