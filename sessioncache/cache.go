@@ -136,6 +136,20 @@ func (c *Cache) changed(ctx context.Context, err error) error {
 	return err
 }
 
+// settle is what a read that found nothing returns: err, once no
+// invalidation of this process is still owed to the other instances
+// (Peers.Settle), else the failure to send it — never "gone" while another
+// instance may still serve what is gone.
+func (c *Cache) settle(ctx context.Context, err error) error {
+	if c.peers == nil || lacop.ErrorCode(err) != lacop.ENOTFOUND {
+		return err
+	}
+	if serr := c.peers.Settle(ctx); serr != nil {
+		return serr
+	}
+	return err
+}
+
 // servable reports whether a cached session may be served at now (now is
 // zero, and unused, without peers).
 func (c *Cache) servable(s *lacop.Session, now time.Time) bool {
@@ -146,9 +160,8 @@ func (c *Cache) servable(s *lacop.Session, now time.Time) bool {
 // domain answer (not found, conflict…) turns the cache off until a later
 // call succeeds.
 func (c *Cache) observe(err error) {
-	var domain *lacop.Error
-	switch {
-	case err == nil || errors.As(err, &domain):
+	switch _, domain := errors.AsType[*lacop.Error](err); {
+	case err == nil || domain:
 		c.failing.Store(false)
 	default:
 		c.failing.Store(true)

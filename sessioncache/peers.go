@@ -58,7 +58,12 @@ type Peers struct {
 	processed uint64 // every invalidation up to here has been dropped
 	acked     map[string]uint64
 	change    chan struct{} // closed (and replaced) on every acknowledgement and on listening
-	owed      bool          // an Invalidate failed and must still be sent
+
+	// debt counts the Invalidate calls that failed after their write had
+	// committed; paid is the count an invalidation sent and acknowledged
+	// since has covered. While paid < debt, other instances may still
+	// hold what those writes ended.
+	debt, paid atomic.Uint64
 
 	ackNow chan struct{}
 }
@@ -108,6 +113,7 @@ func (p *Peers) Run(ctx context.Context) error {
 	wg.Go(func() { p.listenLoop(ctx) })
 	wg.Go(func() { p.ackLoop(ctx) })
 	wg.Go(func() { p.leaseLoop(ctx) })
+	wg.Go(func() { p.debtLoop(ctx) })
 	wg.Wait()
 	p.validUntil.Store(0)
 	if p.hold {
@@ -223,13 +229,11 @@ func (p *Peers) ackLoop(ctx context.Context) {
 	}
 }
 
-// leaseLoop renews the lease every Renew while listening, and sends an
-// invalidation a failed Invalidate still owes.
+// leaseLoop renews the lease every Renew while listening.
 func (p *Peers) leaseLoop(ctx context.Context) {
 	t := time.NewTicker(p.Renew)
 	defer t.Stop()
 	for {
-		p.payDebt(ctx)
 		if p.hold {
 			p.renew(ctx)
 		}
@@ -295,9 +299,7 @@ func (p *Peers) Invalidate(ctx context.Context) error {
 	defer cancel()
 	seq, live, err := p.store.Invalidate(ctx, p.id)
 	if err != nil {
-		p.mu.Lock()
-		p.owed = true
-		p.mu.Unlock()
+		p.debt.Add(1)
 		return fmt.Errorf("cache: tell other instances: %w", err)
 	}
 	answered := time.Now()
@@ -328,19 +330,37 @@ func (p *Peers) Invalidate(ctx context.Context) error {
 	return nil
 }
 
-// payDebt sends an invalidation a failed Invalidate owes.
-func (p *Peers) payDebt(ctx context.Context) {
-	p.mu.Lock()
-	owed := p.owed
-	p.mu.Unlock()
-	if !owed {
-		return
+// Settle sends the invalidation a failed Invalidate still owes and waits
+// for it as Invalidate does; it returns nil at once when nothing is owed.
+// A write whose Invalidate failed was answered with an error, but its
+// change is made: until it is settled, another instance may still serve
+// what it ended. So whatever would answer "that is gone" (a sign-out
+// retried with the ended cookie) settles first (Cache.settle).
+func (p *Peers) Settle(ctx context.Context) error {
+	d := p.debt.Load()
+	if d <= p.paid.Load() {
+		return nil
 	}
-	ictx, cancel := context.WithTimeout(ctx, p.TTL)
-	defer cancel()
-	if _, _, err := p.store.Invalidate(ictx, p.id); err == nil {
-		p.mu.Lock()
-		p.owed = false
-		p.mu.Unlock()
+	if err := p.Invalidate(ctx); err != nil {
+		return err
+	}
+	for q := p.paid.Load(); q < d && !p.paid.CompareAndSwap(q, d); q = p.paid.Load() {
+	}
+	return nil
+}
+
+// debtLoop settles what failed invalidations owe, every Renew.
+func (p *Peers) debtLoop(ctx context.Context) {
+	t := time.NewTicker(p.Renew)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := p.Settle(ctx); err != nil && ctx.Err() == nil {
+			p.logger.Debug("cache: an invalidation still owed was not sent", "err", err)
+		}
 	}
 }

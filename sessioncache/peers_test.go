@@ -3,6 +3,7 @@ package sessioncache_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -37,6 +38,16 @@ type freezable struct {
 	// deaf drops every message received, as a subscription that lost
 	// them would, while renewals go on.
 	deaf atomic.Bool
+	// unsent fails every Invalidate, as a store lost between a write's
+	// commit and its invalidation would.
+	unsent atomic.Bool
+}
+
+func (f *freezable) Invalidate(ctx context.Context, instance string) (uint64, []lacop.CacheLease, error) {
+	if f.unsent.Load() {
+		return 0, nil, errors.New("test: the invalidation cannot be sent")
+	}
+	return f.CacheLeaseStore.Invalidate(ctx, instance)
 }
 
 func (f *freezable) wait() {
@@ -365,5 +376,46 @@ func testPeersCLIWaitsForAcks(t *testing.T, db *sqlite.DB, open leaseBackend) {
 	}
 	if _, err := a.stores.Sessions.SessionByHash(t.Context(), s.SecretHash); lacop.ErrorCode(err) != lacop.ENOTFOUND {
 		t.Errorf("instance read after the CLI's end = %v; want not found", err)
+	}
+}
+
+// TestPeersUnsentInvalidation: a write that commits and then cannot tell
+// the other instances answers an error, and until the invalidation it owes
+// has gone out and been acknowledged this instance never answers "gone"
+// for what it ended (a sign-out retried with the ended cookie would be
+// answered as done while another instance still says yes).
+func TestPeersUnsentInvalidation(t *testing.T) { eachBackend(t, testPeersUnsentInvalidation) }
+
+func testPeersUnsentInvalidation(t *testing.T, db *sqlite.DB, open leaseBackend) {
+	a, b, s := cachedOnTwo(t, db, open, "unsent")
+	ctx := t.Context()
+	a.leases.unsent.Store(true)
+	if _, err := a.stores.Sessions.DeleteSession(ctx, s.ID); err == nil {
+		t.Fatal("an end whose invalidation could not be sent answered success")
+	}
+	// The hazard is real: b was not told and still holds the session.
+	if _, err := b.stores.Sessions.SessionByHash(ctx, s.SecretHash); err != nil {
+		t.Fatalf("b's read after the unsent end = %v; want the cached session (else this test tests nothing)", err)
+	}
+	for _, read := range []struct {
+		name string
+		do   func() error
+	}{
+		{"by secret", func() error { _, err := a.stores.Sessions.SessionByHash(ctx, s.SecretHash); return err }},
+		{"by id", func() error { _, err := a.stores.Sessions.SessionByID(ctx, s.ID); return err }},
+	} {
+		if err := read.do(); err == nil || lacop.ErrorCode(err) == lacop.ENOTFOUND {
+			t.Errorf("a's read %s while its invalidation is owed = %v; want an error other than not found", read.name, err)
+		}
+	}
+	a.leases.unsent.Store(false)
+	if _, err := a.stores.Sessions.SessionByHash(ctx, s.SecretHash); lacop.ErrorCode(err) != lacop.ENOTFOUND {
+		t.Fatalf("a's read once invalidations go out = %v; want not found", err)
+	}
+	if _, err := b.stores.Sessions.SessionByHash(ctx, s.SecretHash); lacop.ErrorCode(err) != lacop.ENOTFOUND {
+		t.Errorf("b's read right after a answered \"gone\" = %v; want not found", err)
+	}
+	if _, err := a.stores.Sessions.SessionByID(ctx, "nothing-owed"); lacop.ErrorCode(err) != lacop.ENOTFOUND {
+		t.Errorf("a read of an unknown id with nothing owed = %v; want not found", err)
 	}
 }

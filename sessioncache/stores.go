@@ -33,7 +33,7 @@ func (s *SessionStore) SessionByHash(ctx context.Context, hash []byte) (*lacop.S
 	sess, err := s.inner.SessionByHash(ctx, hash)
 	s.c.observe(err)
 	if err != nil {
-		return nil, err
+		return nil, s.c.settle(ctx, err)
 	}
 	s.c.sessions.put(string(hash), epoch, *sess)
 	s.c.byID.put(sess.ID, epoch, string(hash))
@@ -80,7 +80,7 @@ func (s *SessionStore) SessionByID(ctx context.Context, id string) (*lacop.Sessi
 	sess, err := s.inner.SessionByID(ctx, id)
 	s.c.observe(err)
 	if err != nil {
-		return nil, err
+		return nil, s.c.settle(ctx, err)
 	}
 	s.c.sessions.put(string(sess.SecretHash), epoch, *sess)
 	s.c.byID.put(sess.ID, epoch, string(sess.SecretHash))
