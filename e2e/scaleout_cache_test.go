@@ -99,7 +99,7 @@ func cacheRace(t *testing.T, a *portal, others []*portal) {
 // others at once. Every session is first used on every instance, so each
 // cache holds it. The rows are the policy table's that a request or the
 // command line can reach on these instances (expiry and the session cap
-// need other settings; TestPolicyTable has them on one instance).
+// need other settings: TestScaleOutCacheDeadlines).
 func cacheRows(t *testing.T, nodes []*portal) {
 	a, b, c := nodes[0], nodes[1], nodes[2]
 	// person is one person's three sessions, A, B and C, with their tokens.
@@ -114,58 +114,75 @@ func cacheRows(t *testing.T, nodes []*portal) {
 		via   *portal
 		act   func(p *portal, f *person)
 		ended []string // of the three sessions, by their secrets before the act
+		// signIn, when set, signs the person in three times instead of a
+		// plain sign-in each, filling secret.
+		signIn func(p *portal, f *person)
 	}{
 		{"logout", b, func(p *portal, f *person) {
 			p.do(request{method: "POST", path: "/api/logout", cookie: f.secret["A"]})
-		}, []string{"A"}},
+		}, []string{"A"}, nil},
 		{"end one device", c, func(p *portal, f *person) {
 			p.do(request{method: "DELETE", path: "/api/sessions/" + f.id["B"], cookie: f.secret["A"]})
-		}, []string{"B"}},
+		}, []string{"B"}, nil},
 		{"sign out everywhere", a, func(p *portal, f *person) {
 			p.do(request{method: "POST", path: "/api/sessions/revoke-all", cookie: f.secret["A"], body: map[string]any{"keepCurrent": false}})
-		}, all},
+		}, all, nil},
 		// The rows that keep the caller signed in rotate its secret (the
 		// old one is dead) and end every token of the person.
 		{"sign out everywhere else", c, func(p *portal, f *person) {
 			p.do(request{method: "POST", path: "/api/sessions/revoke-all", cookie: f.secret["A"], body: map[string]any{"keepCurrent": true}})
-		}, all},
+		}, all, nil},
 		{"password change", b, func(p *portal, f *person) {
 			p.do(request{method: "POST", path: "/api/account/password", cookie: f.secret["A"],
 				body: map[string]any{"currentPassword": testPassword, "newPassword": newPassword}})
-		}, all},
+		}, all, nil},
 		{"email change", a, func(p *portal, f *person) {
 			p.do(request{method: "POST", path: "/api/account/email", cookie: f.secret["A"],
 				body: map[string]any{"password": testPassword, "newEmail": "moved-" + f.email}})
-		}, all},
+		}, all, nil},
 		{"concern", c, func(p *portal, f *person) {
 			p.do(request{method: "POST", path: "/api/account/report-concern", cookie: f.secret["A"], body: map[string]any{"note": "not me"}})
-		}, all},
+		}, all, nil},
+		{"second factor off", b, func(p *portal, f *person) {
+			p.do(request{method: "DELETE", path: "/api/account/totp", cookie: f.secret["A"], body: map[string]any{"password": testPassword}})
+		}, all, func(p *portal, f *person) {
+			// With a second factor, a session signed in with the password
+			// alone owes the code: each signs in with both.
+			e := p.enrolTOTP(p.login(f.email))
+			f.secret["A"], f.secret["B"], f.secret["C"] = e.secret, p.fullLogin(f.email, e.auth), p.fullLogin(f.email, e.auth)
+		}},
 		{"refresh token reuse", b, func(p *portal, f *person) {
 			p.refreshOK(f.tokens["C"].refresh)
 			p.refreshDead("the spent refresh token presented again", f.tokens["C"].refresh)
-		}, []string{"C"}},
+		}, []string{"C"}, nil},
 		{"CLI session revoke", a, func(p *portal, f *person) {
 			p.cliOK("", "session", "revoke", f.id["C"])
-		}, []string{"C"}},
+		}, []string{"C"}, nil},
 		{"CLI session revoke --user", b, func(p *portal, f *person) {
 			p.cliOK("", "session", "revoke", "--user", f.email)
-		}, all},
+		}, all, nil},
 		{"CLI user passwd", c, func(p *portal, f *person) {
 			p.cliOK(newPassword+"\n", "user", "passwd", f.email, "--password-stdin")
-		}, all},
+		}, all, nil},
 		{"CLI user reset-2fa", a, func(p *portal, f *person) {
 			p.cliOK("", "user", "reset-2fa", f.email)
-		}, all},
+		}, all, nil},
 		{"CLI user disable", a, func(p *portal, f *person) {
 			p.cliOK("", "user", "disable", f.email)
-		}, all},
+		}, all, nil},
 	}
 	for i, row := range rows {
 		f := &person{email: fmt.Sprintf("row%d@example.com", i),
 			secret: map[string]string{}, id: map[string]string{}, tokens: map[string]tokenPair{}}
 		a.addUser(f.email)
+		if row.signIn != nil {
+			row.signIn(a, f)
+		} else {
+			for _, name := range all {
+				f.secret[name] = a.login(f.email)
+			}
+		}
 		for _, name := range all {
-			f.secret[name] = a.login(f.email)
 			f.id[name] = a.sessionID(f.secret[name])
 			f.tokens[name] = a.issueTokens(f.secret[name])
 			for _, p := range nodes {
@@ -254,6 +271,61 @@ func TestScaleOutCacheFrozenInstance(t *testing.T) {
 			if got := c.fwdStatus(secret); got != http.StatusUnauthorized {
 				t.Errorf("thawed instance after the second sign-out = %d; want 401", got)
 			}
+		})
+	}
+}
+
+// TestScaleOutCacheDeadlines: the ends that come with time and with the
+// session cap hold across caching instances too. A sign-in past
+// session.max_per_user through one instance ends the session idle the
+// longest, and the others refuse it at once; a session kept active through
+// one instance only stays alive on the others, whose cached copies are
+// older than the inactivity timeout (they read it again rather than judge
+// it on the old copy); and once nobody uses it, every instance refuses it.
+func TestScaleOutCacheDeadlines(t *testing.T) {
+	t.Parallel()
+	for name, config := range scaleOutConfigs(t) {
+		t.Run(name, func(t *testing.T) {
+			const idle = 3 * time.Second
+			nodes := startInstances(t, 3, config(t)+"  shared_cache: true\n"+
+				fmt.Sprintf("session:\n  inactivity_timeout: %s\n  max_per_user: 2\n", idle))
+			waitCaching(t, nodes...)
+			a, b, c := nodes[0].forTest(t), nodes[1].forTest(t), nodes[2].forTest(t)
+			all := []*portal{a, b, c}
+			expect := func(what, secret string, want int) {
+				t.Helper()
+				for n, p := range all {
+					if got := p.fwdStatus(secret); got != want {
+						t.Errorf("%s on instance %d = %d; want %d", what, n, got, want)
+					}
+				}
+			}
+
+			// The cap: the first session is the idlest when the third comes.
+			a.addUser("cap@example.com")
+			first := a.login("cap@example.com")
+			expect("the first session before the cap", first, http.StatusOK)
+			time.Sleep(idle / 5)
+			second := a.login("cap@example.com")
+			expect("the second session before the cap", second, http.StatusOK)
+			third := b.login("cap@example.com")
+			expect("the idlest session right after a sign-in past the cap", first, http.StatusUnauthorized)
+			expect("the second session after the cap", second, http.StatusOK)
+			expect("the new session", third, http.StatusOK)
+
+			// Activity through one instance keeps the session alive on all.
+			a.addUser("idle@example.com")
+			s := a.login("idle@example.com")
+			expect("a new session", s, http.StatusOK)
+			for end := time.Now().Add(idle + time.Second); time.Now().Before(end); time.Sleep(idle / 12) {
+				if got := b.fwdStatus(s); got != http.StatusOK {
+					t.Fatalf("the session kept active on instance 1 = %d", got)
+				}
+			}
+			expect("a session active on another instance, its copy here older than the timeout", s, http.StatusOK)
+			// And without activity it ends everywhere.
+			time.Sleep(idle + idle/3)
+			expect("the session after the inactivity timeout", s, http.StatusUnauthorized)
 		})
 	}
 }
