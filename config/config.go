@@ -44,6 +44,7 @@ type Config struct {
 	AccessControl AccessControl `yaml:"access_control"`
 	Log           Log           `yaml:"log"`
 	OIDC          OIDC          `yaml:"oidc"`
+	SMTP          SMTP          `yaml:"smtp"`
 }
 
 // Storage says where users, sessions and tokens live.

@@ -84,6 +84,7 @@ func TestKeys(t *testing.T) {
 		"access_control.default_policy", "access_control.rules",
 		"log.level", "log.format",
 		"oidc.clients", "oidc.backchannel_retry",
+		"smtp.url", "smtp.password_file", "smtp.from",
 	}
 	if got := Keys(); !slices.Equal(got, want) {
 		t.Errorf("Keys() = %q; want %q", got, want)
@@ -166,6 +167,10 @@ oidc:
       groups: [admins]
       id_token_signed_response_alg: RS256
   backchannel_retry: 1h
+smtp:
+  url: smtps://lacop@mail.example.com
+  password_file: testdata/smtp-password
+  from: lacop <auth@example.com>
 `
 
 func TestLoadFileSetsEveryKey(t *testing.T) {
@@ -200,6 +205,7 @@ func TestLoadFileSetsEveryKey(t *testing.T) {
 			Groups:                           []string{"admins"},
 			IDTokenSignedResponseAlg:         "RS256",
 		}}, BackchannelRetry: time.Hour},
+		SMTP: SMTP{URL: "smtps://lacop@mail.example.com", PasswordFile: "testdata/smtp-password", From: "lacop <auth@example.com>"},
 	}
 	got, warnings, err := Load(Source{File: writeFile(t, fullFile)})
 	if err != nil || len(warnings) > 0 {

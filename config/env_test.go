@@ -168,6 +168,9 @@ func TestEveryKeyHasAnEnvVar(t *testing.T) {
 		"log.format":                     "json",
 		"oidc.clients":                   `[{id: grafana, secret: "` + testHash + `", redirect_uris: [https://grafana.example.com/cb]}]`,
 		"oidc.backchannel_retry":         "1h",
+		"smtp.url":                       "smtp://127.0.0.1:1025?starttls=false",
+		"smtp.password_file":             "",
+		"smtp.from":                      "auth@example.com",
 	}
 	var environ []string
 	for _, k := range Keys() {

@@ -105,6 +105,7 @@ func (c *Config) problems() []problem {
 	ck.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	ck.oneOf("log.format", c.Log.Format, "text", "json")
 	c.OIDC.check(&ck)
+	c.SMTP.check(&ck)
 	return ck
 }
 

@@ -12,43 +12,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lacop/lacop/tooltest"
 )
 
-// oauth2ProxyBinary finds oauth2-proxy: on PATH, in GOBIN, or in
-// $(go env GOPATH)/bin, where `go install` puts it. The test skips with a
-// message without it, except in CI, which installs it (.ci/run): there a
-// missing oauth2-proxy fails.
+// oauth2ProxyBinary finds oauth2-proxy, which CI installs (.ci/run).
 func oauth2ProxyBinary(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("oauth2-proxy"); err == nil {
-		return p
-	}
-	var dirs []string
-	if gobin := os.Getenv("GOBIN"); gobin != "" {
-		dirs = append(dirs, gobin)
-	}
-	if out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output(); err == nil {
-		lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n") // GOBIN's line may be empty
-		if len(lines) == 2 {
-			if lines[0] != "" {
-				dirs = append(dirs, lines[0])
-			}
-			for _, gopath := range filepath.SplitList(lines[1]) {
-				dirs = append(dirs, filepath.Join(gopath, "bin"))
-			}
-		}
-	}
-	for _, dir := range dirs {
-		if p := filepath.Join(dir, "oauth2-proxy"); isExecutable(p) {
-			return p
-		}
-	}
-	const install = "go install github.com/oauth2-proxy/oauth2-proxy/v7@v7.15.6"
-	if os.Getenv("CI") != "" {
-		t.Fatalf("oauth2-proxy not found, and CI must run its test (%s)", install)
-	}
-	t.Skipf("oauth2-proxy not found: skipping its test (%s to run it)", install)
-	return ""
+	return tooltest.GoInstalled(t, "oauth2-proxy", "go install github.com/oauth2-proxy/oauth2-proxy/v7@v7.15.6")
 }
 
 // startRedisServer runs a redis-server of the test's own on a free port,
