@@ -66,6 +66,10 @@ type AuditEvent struct {
 	IP        string            `json:"ip"`
 	UserAgent string            `json:"userAgent"`
 	Detail    map[string]string `json:"detail"`
+	// Outbox are deliveries that announce the event (a mail to the
+	// person): RecordEvents writes them in the same step as the event, so
+	// neither is kept without the other. Never shown with the event.
+	Outbox []*Delivery `json:"-"`
 }
 
 // AuditFilter narrows a listing. Zero fields match everything.
@@ -85,7 +89,8 @@ type AuditFilter struct {
 type AuditStore interface {
 	// RecordEvents appends the events in one write and sets each one's ID
 	// (and Time when zero). Ending 10,000 sessions records 10,000 events, so
-	// they go in together.
+	// they go in together. The events' Outbox deliveries are written in
+	// the same transaction.
 	RecordEvents(ctx context.Context, events ...*AuditEvent) error
 
 	// Events lists matching events, newest first.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/lacop/lacop"
 )
 
@@ -57,10 +59,41 @@ func (s *AuditStore) RecordEvents(ctx context.Context, events ...*lacop.AuditEve
 			cols[c][i] = clean(v)
 		}
 	}
+	var outbox []*lacop.Delivery
+	for _, e := range events {
+		outbox = append(outbox, e.Outbox...)
+	}
+	var ids []int64
+	insert := func(q queryer) error {
+		var err error
+		ids, err = insertEvents(ctx, q, n, times, cols)
+		return err
+	}
+	if len(outbox) == 0 {
+		if err := insert(s.db.pool); err != nil {
+			return err
+		}
+	} else if err := s.db.inTx(ctx, "record events", func(tx pgx.Tx) error {
+		if err := insert(tx); err != nil {
+			return err
+		}
+		return insertDeliveries(ctx, tx, outbox)
+	}); err != nil {
+		return err
+	}
+	for i, e := range events {
+		e.ID = strconv.FormatInt(ids[i], 10)
+	}
+	return nil
+}
+
+// insertEvents writes the events' columns on q and returns their ids in
+// input order.
+func insertEvents(ctx context.Context, q queryer, n int, times []int64, cols [][]string) ([]int64, error) {
 	// Rows are inserted in input order, so the serial ids come out
 	// ascending in that order; RETURNING's own order is not promised, hence
 	// the sort.
-	rows, err := s.db.pool.Query(ctx, `INSERT INTO audit_events
+	rows, err := q.Query(ctx, `INSERT INTO audit_events
 		(time, type, user_id, session_id, actor_id, ip, user_agent, detail)
 		SELECT t, ty, u, se, a, ip, ua, d::jsonb
 		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
@@ -68,28 +101,25 @@ func (s *AuditStore) RecordEvents(ctx context.Context, events ...*lacop.AuditEve
 		ORDER BY ord
 		RETURNING id`, times, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6])
 	if err != nil {
-		return wrap("record events", err)
+		return nil, wrap("record events", err)
 	}
 	defer rows.Close()
 	ids := make([]int64, 0, n)
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			return wrap("record events", err)
+			return nil, wrap("record events", err)
 		}
 		ids = append(ids, id)
 	}
 	if err := rows.Err(); err != nil {
-		return wrap("record events", err)
+		return nil, wrap("record events", err)
 	}
 	if len(ids) != n {
-		return fmt.Errorf("postgres: record events: %d ids for %d events", len(ids), n)
+		return nil, fmt.Errorf("postgres: record events: %d ids for %d events", len(ids), n)
 	}
 	slices.Sort(ids)
-	for i, e := range events {
-		e.ID = strconv.FormatInt(ids[i], 10)
-	}
-	return nil
+	return ids, nil
 }
 
 // Events implements lacop.AuditStore.

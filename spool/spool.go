@@ -261,12 +261,13 @@ func (s *AuditStore) decode(data []byte) []*lacop.AuditEvent {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		e := new(lacop.AuditEvent)
-		if err := json.Unmarshal(line, e); err != nil || e.Type == "" {
+		l := spooled{AuditEvent: new(lacop.AuditEvent)}
+		if err := json.Unmarshal(line, &l); err != nil || l.Type == "" {
 			s.logger.Error("audit spool line is not an event; dropped", "line", i+1, "err", err)
 			continue
 		}
-		e.ID = ""
+		e := l.AuditEvent
+		e.ID, e.Outbox = "", l.Outbox
 		events = append(events, e)
 	}
 	return events
@@ -295,12 +296,19 @@ func replace(path string, events []*lacop.AuditEvent) error {
 	return nil
 }
 
+// spooled is one line of the spool: an event and the deliveries that are
+// written with it (a mail announcing it), which its JSON form leaves out.
+type spooled struct {
+	*lacop.AuditEvent
+	Outbox []*lacop.Delivery `json:"outbox,omitempty"`
+}
+
 // encode is events as the spool keeps them: one JSON object per line.
 func encode(events []*lacop.AuditEvent) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	for _, e := range events {
-		if err := enc.Encode(e); err != nil {
+		if err := enc.Encode(spooled{AuditEvent: e, Outbox: e.Outbox}); err != nil {
 			return nil, fmt.Errorf("spool: encode: %w", err)
 		}
 	}

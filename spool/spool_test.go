@@ -24,6 +24,7 @@ import (
 // of a database that went away.
 type flaky struct {
 	lacop.AuditStore
+	outbox    lacop.OutboxStore // the same database's
 	down      atomic.Bool
 	failAfter atomic.Int64
 }
@@ -48,7 +49,7 @@ func setup(t *testing.T) (*spool.AuditStore, *flaky, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	store := &flaky{AuditStore: sqlite.NewAuditStore(db)}
+	store := &flaky{AuditStore: sqlite.NewAuditStore(db), outbox: sqlite.NewOutboxStore(db)}
 	path := filepath.Join(dir, "audit.spool")
 	s, err := spool.New(store, path, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -289,5 +290,35 @@ func TestSpoolAppendsWhileDraining(t *testing.T) {
 	}
 	if len(seen) != 3200 {
 		t.Errorf("distinct events recorded: %d; want 3200", len(seen))
+	}
+}
+
+// TestSpoolKeepsDeliveries: the deliveries written with an event (a mail
+// announcing it) are spooled with it and written with it once the store
+// answers: a mail is not lost because the database was away.
+func TestSpoolKeepsDeliveries(t *testing.T) {
+	s, store, path := setup(t)
+	ctx := t.Context()
+	store.down.Store(true)
+	e := event("password.changed", time.Now())
+	e.Outbox = []*lacop.Delivery{{ID: "m1", Kind: "mail", Key: "smtp", Payload: []byte{0, 1, 2, 255}, CreatedAt: time.Now()}}
+	if err := s.RecordEvents(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil || !bytes.Contains(data, []byte(`"outbox"`)) {
+		t.Fatalf("spool file %q, %v; want the event's deliveries in it", data, err)
+	}
+	store.down.Store(false)
+	if err := s.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := wantTypes(t, store, "password.changed")
+	if got[0].Outbox != nil {
+		t.Errorf("an event read back carries deliveries: %+v", got[0].Outbox)
+	}
+	pending, err := store.outbox.Deliveries(ctx, lacop.DeliveryPending, 10)
+	if err != nil || len(pending) != 1 || pending[0].ID != "m1" || !bytes.Equal(pending[0].Payload, []byte{0, 1, 2, 255}) {
+		t.Errorf("outbox after the drain: %+v, %v; want the spooled delivery, payload intact", pending, err)
 	}
 }

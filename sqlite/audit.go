@@ -57,6 +57,11 @@ func (s *AuditStore) RecordEvents(ctx context.Context, events ...*lacop.AuditEve
 			return fmt.Errorf("sqlite: record events: %w", err)
 		}
 	}
+	for _, e := range events {
+		if err := insertDeliveries(ctx, tx, e.Outbox); err != nil {
+			return fmt.Errorf("sqlite: record events: %w", err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: record events: %w", err)
 	}

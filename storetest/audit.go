@@ -17,6 +17,35 @@ func testAudit(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("Paging", func(t *testing.T) { testAuditPaging(t, open(t).Audit) })
 	t.Run("InvalidBeforeID", func(t *testing.T) { testAuditInvalidBeforeID(t, open(t).Audit) })
 	t.Run("Batch", func(t *testing.T) { testAuditBatch(t, open(t).Audit) })
+	if open(t).Outbox != nil {
+		t.Run("WithDeliveries", func(t *testing.T) { testAuditWithDeliveries(t, open(t)) })
+	}
+}
+
+// testAuditWithDeliveries: the deliveries an event carries (a mail that
+// announces it) are written with it or not at all.
+func testAuditWithDeliveries(t *testing.T, s Stores) {
+	ctx := t.Context()
+	d := &lacop.Delivery{ID: "mail-1", Kind: "mail", Key: "smtp", Payload: []byte{1, 2, 3}, CreatedAt: base, NextAttemptAt: base}
+	e := &lacop.AuditEvent{Type: lacop.AuditPasswordChanged, UserID: "u1", Time: base, Outbox: []*lacop.Delivery{d}}
+	must(t, "RecordEvents", s.Audit.RecordEvents(ctx, e, &lacop.AuditEvent{Type: lacop.AuditLogout, UserID: "u1", Time: base}))
+	pending, err := s.Outbox.Deliveries(ctx, lacop.DeliveryPending, 10)
+	must(t, "Deliveries", err)
+	if len(pending) != 1 || pending[0].ID != "mail-1" || pending[0].Kind != "mail" || string(pending[0].Payload) != "\x01\x02\x03" {
+		t.Errorf("outbox after recording the event = %+v; want its delivery", pending)
+	}
+	// A delivery that cannot be written (its id taken) takes its event
+	// down with it, and the events recorded in the same call.
+	again := &lacop.AuditEvent{Type: lacop.AuditEmailChanged, UserID: "u2", Time: base.Add(time.Second),
+		Outbox: []*lacop.Delivery{{ID: "mail-1", Kind: "mail", Key: "smtp", CreatedAt: base, NextAttemptAt: base}}}
+	if err := s.Audit.RecordEvents(ctx, &lacop.AuditEvent{Type: lacop.AuditLogout, UserID: "u2", Time: base}, again); err == nil {
+		t.Error("RecordEvents with a delivery whose id is taken = nil; want an error")
+	}
+	list, err := s.Audit.Events(ctx, lacop.AuditFilter{UserID: "u2"})
+	must(t, "Events", err)
+	if len(list) != 0 {
+		t.Errorf("events of a call whose delivery failed: %d; want none (one step)", len(list))
+	}
 }
 
 // eventIDs returns the ids of list, in order.
