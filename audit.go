@@ -38,6 +38,10 @@ const (
 	AuditOIDCConsentRevoked = "oidc.consent_revoked"
 	AuditOIDCLogoutSent     = "oidc.logout_sent"
 	AuditOIDCLogoutFailed   = "oidc.logout_failed"
+	// A mail lacop queued for a person (which letter; never its content
+	// or links), and one it gave up sending.
+	AuditMailQueued = "mail.queued"
+	AuditMailFailed = "mail.failed"
 )
 
 // AuditTypes lists every audit event type, for filters that offer them
@@ -51,6 +55,7 @@ func AuditTypes() []string {
 		AuditTokenIssued, AuditTokenRefreshed, AuditTokenReuseDetected, AuditTokenRevoked,
 		AuditUserCreated, AuditUserDisabled,
 		AuditOIDCAuthorized, AuditOIDCConsentRevoked, AuditOIDCLogoutSent, AuditOIDCLogoutFailed,
+		AuditMailQueued, AuditMailFailed,
 	}
 }
 

@@ -23,7 +23,7 @@ const maxConcernNote = 2000
 // is refused, right or wrong, like a sign-in, and each wrong one is
 // recorded against the session that sent it.
 func (s *Service) confirmPassword(ctx context.Context, id *Identity, pw, action string, c Client) error {
-	att, err := s.beginAttempt(ctx, passwordKeys(id.User.Email, c.IP))
+	att, err := s.beginAttempt(ctx, passwordKeys(id.User.Email, c.IP), c)
 	if err != nil {
 		var t *Throttled
 		if errors.As(err, &t) {
@@ -65,8 +65,9 @@ func (s *Service) ChangePassword(ctx context.Context, id *Identity, current, nex
 	if err := s.Users.SetPasswordHash(ctx, id.User.ID, hash); err != nil {
 		return nil, unavailable("set password", err)
 	}
-	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditPasswordChanged, UserID: id.User.ID, SessionID: id.Session.ID,
-		ActorID: id.User.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"by": "self"}})
+	s.record(ctx, append([]*lacop.AuditEvent{{Type: lacop.AuditPasswordChanged, UserID: id.User.ID, SessionID: id.Session.ID,
+		ActorID: id.User.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"by": "self"}}},
+		s.letter(id.User, "", "password_changed", map[string]string{"by": "self"}, c)...)...)
 	return s.end(ctx, ReasonPasswordChanged, id.User.ID, id.Session, id.User.ID, c)
 }
 
@@ -87,8 +88,11 @@ func (s *Service) ChangeEmail(ctx context.Context, id *Identity, pw, newEmail st
 		}
 		return nil, unavailable("set email", err)
 	}
-	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditEmailChanged, UserID: id.User.ID, SessionID: id.Session.ID,
-		ActorID: id.User.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"from": id.User.Email, "to": email}})
+	// The old address is told: whoever changed it may have taken the
+	// account, and the new one is theirs.
+	s.record(ctx, append([]*lacop.AuditEvent{{Type: lacop.AuditEmailChanged, UserID: id.User.ID, SessionID: id.Session.ID,
+		ActorID: id.User.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"from": id.User.Email, "to": email}}},
+		s.letter(id.User, id.User.Email, "email_changed", map[string]string{"new": email}, c)...)...)
 	return s.end(ctx, ReasonEmailChanged, id.User.ID, id.Session, id.User.ID, c)
 }
 

@@ -85,6 +85,9 @@ type Service struct {
 	// ends them too.
 	Apps Apps
 
+	// Letters queues mail (security alerts); nil when lacop sends none.
+	Letters Letters
+
 	// Now and Rand are injectable so tests control time and randomness.
 	Now  func() time.Time
 	Rand io.Reader

@@ -55,7 +55,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*SignIn, error) 
 	email := lacop.NormalizeEmail(req.Email)
 	// A banned account or address is refused before any password is
 	// checked, right or wrong.
-	att, err := s.beginAttempt(ctx, passwordKeys(email, req.Client.IP))
+	att, err := s.beginAttempt(ctx, passwordKeys(email, req.Client.IP), req.Client)
 	if err != nil {
 		var t *Throttled
 		if errors.As(err, &t) {

@@ -123,6 +123,7 @@ func (s *Service) limitFor(key string) int {
 // checks queue for a password-hash slot.
 type attempt struct {
 	s      *Service
+	c      Client // who tried, for the mail a ban of the account sends
 	own    string
 	keys   []string
 	at     time.Time
@@ -132,7 +133,7 @@ type attempt struct {
 // beginAttempt refuses the attempt if any key is banned or already at its
 // limit, and otherwise counts it as a failure until succeeded says
 // otherwise. A store that cannot answer refuses too.
-func (s *Service) beginAttempt(ctx context.Context, k attemptKeys) (*attempt, error) {
+func (s *Service) beginAttempt(ctx context.Context, k attemptKeys, c Client) (*attempt, error) {
 	ctx = context.WithoutCancel(ctx) // a client hanging up must not skip the count
 	keys := k.all()
 	now := s.Now()
@@ -157,7 +158,7 @@ func (s *Service) beginAttempt(ctx context.Context, k attemptKeys) (*attempt, er
 	if !until.IsZero() {
 		return nil, throttled(until, ban)
 	}
-	a := &attempt{s: s, own: k.own, keys: keys, at: now, counts: make([]int, len(keys))}
+	a := &attempt{s: s, c: c, own: k.own, keys: keys, at: now, counts: make([]int, len(keys))}
 	if err := s.Regulation.RecordFailure(ctx, now, keys...); err != nil {
 		return nil, unavailable("record failure", err)
 	}
@@ -201,6 +202,7 @@ func (a *attempt) ban(ctx context.Context) error {
 			return unavailable("ban", err)
 		}
 		s.Logger.Info("regulation ban", "key", key, "failures", a.counts[i], "until", until)
+		s.lockedLetter(ctx, key, until, a.c)
 	}
 	return nil
 }

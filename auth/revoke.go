@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/lacop/lacop"
 )
@@ -78,6 +79,13 @@ func (s *Service) revokeAll(ctx context.Context, reason Reason, userID string, c
 	if current != nil {
 		e.SessionID = current.ID
 	}
-	s.record(ctx, e)
+	events := []*lacop.AuditEvent{e}
+	if s.Letters != nil && out.Revoked() > 0 {
+		if u, err := s.Users.UserByID(ctx, userID); err == nil {
+			events = append(events, s.letter(u, "", "signed_out_everywhere", map[string]string{
+				"count": itoa(out.Revoked()), "kept": strconv.FormatBool(current != nil && reason == ReasonRevokedOthers)}, c)...)
+		}
+	}
+	s.record(ctx, events...)
 	return out, nil
 }

@@ -59,7 +59,7 @@ func (s *Service) VerifySecondFactor(ctx context.Context, id *Identity, code, re
 	if s.Pending(id) != StepSecondFactor {
 		return "", lacop.Errorf(lacop.EINVALID, "This session does not need a second factor.")
 	}
-	att, err := s.beginAttempt(ctx, factorKeys(id.User.ID, c.IP))
+	att, err := s.beginAttempt(ctx, factorKeys(id.User.ID, c.IP), c)
 	if err != nil {
 		var t *Throttled
 		if errors.As(err, &t) {
@@ -209,8 +209,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, id *Identity, code string, c 
 	if err := s.SecondFactors.EnableTOTP(ctx, id.User.ID, sealed, step, hashes); err != nil {
 		return nil, unavailable("enable totp", err)
 	}
-	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditSecondFactorEnabled, UserID: id.User.ID, SessionID: id.Session.ID,
-		ActorID: id.User.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"method": "totp"}})
+	s.record(ctx, append([]*lacop.AuditEvent{{Type: lacop.AuditSecondFactorEnabled, UserID: id.User.ID, SessionID: id.Session.ID,
+		ActorID: id.User.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"method": "totp"}}},
+		s.letter(id.User, "", "second_factor_added", nil, c)...)...)
 	newSecret, err := s.raise(ctx, id.Session)
 	if err != nil {
 		return nil, err
@@ -230,8 +231,9 @@ func (s *Service) DisableTOTP(ctx context.Context, id *Identity, pw string, c Cl
 	if _, err := s.SecondFactors.DisableTOTP(ctx, id.User.ID); err != nil {
 		return nil, unavailable("disable totp", err)
 	}
-	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditSecondFactorDisabled, UserID: id.User.ID, SessionID: id.Session.ID,
-		ActorID: id.User.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"by": "self"}})
+	s.record(ctx, append([]*lacop.AuditEvent{{Type: lacop.AuditSecondFactorDisabled, UserID: id.User.ID, SessionID: id.Session.ID,
+		ActorID: id.User.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"by": "self"}}},
+		s.letter(id.User, "", "second_factor_removed", map[string]string{"by": "self"}, c)...)...)
 	return s.end(ctx, ReasonTOTPDisabled, id.User.ID, id.Session, id.User.ID, c)
 }
 
@@ -239,15 +241,17 @@ func (s *Service) DisableTOTP(ctx context.Context, id *Identity, pw string, c Cl
 // say, and ends every session of that user: whoever holds them signed in
 // with a factor that no longer exists.
 func (s *Service) ResetTOTP(ctx context.Context, userID, actorID string, c Client) error {
-	if _, err := s.Users.UserByID(ctx, userID); err != nil {
+	u, err := s.Users.UserByID(ctx, userID)
+	if err != nil {
 		return err
 	}
 	if _, err := s.SecondFactors.DisableTOTP(ctx, userID); err != nil {
 		return unavailable("reset totp", err)
 	}
-	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditSecondFactorDisabled, UserID: userID, ActorID: actorID,
-		IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"by": actorKind(actorID, userID, c)}})
-	_, err := s.end(ctx, ReasonTOTPReset, userID, nil, actorID, c)
+	s.record(ctx, append([]*lacop.AuditEvent{{Type: lacop.AuditSecondFactorDisabled, UserID: userID, ActorID: actorID,
+		IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"by": actorKind(actorID, userID, c)}}},
+		s.letter(u, "", "second_factor_removed", map[string]string{"by": "admin"}, c)...)...)
+	_, err = s.end(ctx, ReasonTOTPReset, userID, nil, actorID, c)
 	return err
 }
 

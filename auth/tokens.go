@@ -253,8 +253,8 @@ func (s *Service) spentAgain(ctx context.Context, rt *lacop.RefreshToken, secret
 		}
 	}
 
-	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditTokenReuseDetected, UserID: rt.UserID, SessionID: rt.SessionID,
-		IP: c.IP, UserAgent: c.UserAgent})
+	s.record(ctx, append([]*lacop.AuditEvent{{Type: lacop.AuditTokenReuseDetected, UserID: rt.UserID, SessionID: rt.SessionID,
+		IP: c.IP, UserAgent: c.UserAgent}}, s.reuseLetter(ctx, rt, c)...)...)
 	s.Logger.Warn("refresh token reuse: ending its session", "session", rt.SessionID, "user", rt.UserID, "ip", c.IP)
 	sess, err := s.Sessions.SessionByID(ctx, rt.SessionID)
 	switch lacop.ErrorCode(err) {

@@ -37,7 +37,14 @@ func (p *portal) loginAs(email, password string, header map[string]string, remem
 // loginSecret signs in with email and password and returns the secret.
 func (p *portal) loginSecret(email, password string) string {
 	p.t.Helper()
-	res := p.loginAs(email, password, nil, false)
+	return p.loginSecretWith(email, password, nil)
+}
+
+// loginSecretWith is loginSecret with extra request headers (a browser's
+// User-Agent).
+func (p *portal) loginSecretWith(email, password string, header map[string]string) string {
+	p.t.Helper()
+	res := p.loginAs(email, password, header, false)
 	c := sessionCookie(res.Response)
 	if res.StatusCode != http.StatusOK || c == nil || c.Value == "" {
 		p.t.Fatalf("login %s: %d %s %v", email, res.StatusCode, res.Body, res.Header["Set-Cookie"])

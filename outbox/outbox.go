@@ -55,11 +55,13 @@ type Sender struct {
 	// woke the sender (default 1 s): deliveries written by another
 	// instance or the CLI, and retries that came due.
 	Poll time.Duration
-	// Timeout bounds one attempt (default 5 s). Lease is how long a
-	// claimed delivery stays this sender's (default 2×Timeout+5 s): after a
-	// crash, another sender (or this one restarted) takes it once the
-	// lease ran out.
+	// Timeout bounds one attempt (default 5 s); KindTimeout overrides it
+	// for a kind (a mail server takes longer than an app's logout
+	// endpoint). Lease is how long a claimed delivery stays this sender's
+	// (default 2×the longest timeout+5 s): after a crash, another sender
+	// (or this one restarted) takes it once the lease ran out.
 	Timeout, Lease time.Duration
+	KindTimeout    map[string]time.Duration
 	// MaxAge is how long after it was written a delivery is retried
 	// (default 24 h).
 	MaxAge time.Duration
@@ -112,7 +114,11 @@ func (s *Sender) init() {
 			s.Timeout = 5 * time.Second
 		}
 		if s.Lease <= 0 {
-			s.Lease = 2*s.Timeout + 5*time.Second
+			longest := s.Timeout
+			for _, t := range s.KindTimeout {
+				longest = max(longest, t)
+			}
+			s.Lease = 2*longest + 5*time.Second
 		}
 		if s.MaxAge <= 0 {
 			s.MaxAge = 24 * time.Hour
@@ -224,10 +230,14 @@ func (s *Sender) attempt(ctx context.Context, d *lacop.Delivery) {
 	if !ok {
 		err = fmt.Errorf("no handler for deliveries of kind %q", d.Kind)
 	} else {
-		actx, cancel := context.WithTimeout(ctx, s.Timeout)
+		timeout := s.Timeout
+		if t, ok := s.KindTimeout[d.Kind]; ok && t > 0 {
+			timeout = t
+		}
+		actx, cancel := context.WithTimeout(ctx, timeout)
 		err = h(actx, d)
 		if err != nil && actx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-			err = fmt.Errorf("no answer within %s: %w", s.Timeout, err)
+			err = fmt.Errorf("no answer within %s: %w", timeout, err)
 		}
 		cancel()
 	}

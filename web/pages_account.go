@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/agent"
 	"github.com/lacop/lacop/auth"
 	"github.com/lacop/lacop/oidc"
 )
@@ -216,7 +217,7 @@ func (s *Server) handleActivityPage(w http.ResponseWriter, r *http.Request) {
 func activityItems(events []*lacop.AuditEvent, currentID string) []activityItem {
 	items := make([]activityItem, 0, len(events))
 	for _, e := range events {
-		items = append(items, activityItem{AuditEvent: e, Text: describeEvent(e), Agent: describeAgent(e.UserAgent).String(),
+		items = append(items, activityItem{AuditEvent: e, Text: describeEvent(e), Agent: agent.Describe(e.UserAgent).String(),
 			Mine: e.SessionID != "" && e.SessionID == currentID})
 	}
 	return items

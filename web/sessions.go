@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/agent"
 	"github.com/lacop/lacop/auth"
 	"github.com/lacop/lacop/oidc"
 )
@@ -32,7 +33,7 @@ type sessionView struct {
 func (s *Server) sessionViews(list []*lacop.Session, currentID string) []sessionView {
 	views := make([]sessionView, 0, len(list))
 	for _, sess := range list {
-		a := describeAgent(sess.UserAgent)
+		a := agent.Describe(sess.UserAgent)
 		views = append(views, sessionView{
 			ID: sess.ID, Current: sess.ID == currentID, CreatedAt: sess.CreatedAt, LastActiveAt: sess.LastActiveAt,
 			ExpiresAt: s.auth.SessionExpiry(sess), IP: sess.IP, UserAgent: sess.UserAgent,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/auth"
+	"github.com/lacop/lacop/mail"
 	"github.com/lacop/lacop/oidc"
 	"github.com/lacop/lacop/outbox"
 	"github.com/lacop/lacop/password"
@@ -55,24 +56,40 @@ func (m *Main) wakeOutbox() {
 // runOutbox sends the outbox's deliveries until ctx ends: one sender per
 // instance, each delivery worked by one at a time (a lease).
 func (m *Main) runOutbox(ctx context.Context) {
-	if m.Apps == nil {
+	handlers, timeouts := map[string]outbox.Handler{}, map[string]time.Duration{}
+	if m.Apps != nil {
+		handlers[oidc.KindBackchannelLogout] = func(ctx context.Context, d *lacop.Delivery) error {
+			permanent, err := m.Apps.SendLogout(ctx, d)
+			if permanent {
+				return outbox.Permanent(err)
+			}
+			return err
+		}
+	}
+	if m.Mailer != nil {
+		handlers[mail.Kind] = m.sendMail
+		// A mail server takes longer than an app's logout endpoint: the
+		// dial, TLS, a login and the message.
+		timeouts[mail.Kind] = 15 * time.Second
+	}
+	if len(handlers) == 0 {
 		return
 	}
 	m.Outbox = &outbox.Sender{
-		Store: m.backend.outbox,
-		Handlers: map[string]outbox.Handler{
-			oidc.KindBackchannelLogout: func(ctx context.Context, d *lacop.Delivery) error {
-				permanent, err := m.Apps.SendLogout(ctx, d)
-				if permanent {
-					return outbox.Permanent(err)
-				}
-				return err
-			},
+		Store:       m.backend.outbox,
+		Handlers:    handlers,
+		Timeout:     5 * time.Second,
+		KindTimeout: timeouts,
+		MaxAge:      m.Config.OIDC.BackchannelRetry,
+		Logger:      m.Logger,
+		OnGiveUp: func(ctx context.Context, d *lacop.Delivery, lastErr string) {
+			switch d.Kind {
+			case oidc.KindBackchannelLogout:
+				m.Apps.LogoutFailed(ctx, d, lastErr)
+			case mail.Kind:
+				m.mailFailed(ctx, d, lastErr)
+			}
 		},
-		Timeout:  5 * time.Second,
-		MaxAge:   m.Config.OIDC.BackchannelRetry,
-		Logger:   m.Logger,
-		OnGiveUp: m.Apps.LogoutFailed,
 	}
 	if err := m.Outbox.Run(ctx); err != nil && ctx.Err() == nil {
 		m.Logger.Error("outbox sender stopped", "err", err)

@@ -21,6 +21,7 @@ import (
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/auth"
 	"github.com/lacop/lacop/config"
+	"github.com/lacop/lacop/mail"
 	"github.com/lacop/lacop/oidc"
 	"github.com/lacop/lacop/outbox"
 	"github.com/lacop/lacop/password"
@@ -56,8 +57,12 @@ type Main struct {
 	Logger *slog.Logger
 	// Apps is the OpenID Connect provider; nil when no app is configured.
 	Apps *oidc.Provider
-	// Outbox sends back-channel logouts; only serve runs one.
+	// Outbox sends back-channel logouts and mail; only serve runs one.
 	Outbox *outbox.Sender
+	// Letters seals mail into the outbox and Mailer sends it; both nil
+	// without smtp.url.
+	Letters *mail.Queue
+	Mailer  *mail.Mailer
 
 	backend *backend
 
@@ -224,6 +229,9 @@ func (m *Main) OpenService(ctx context.Context) error {
 		return err
 	}
 	if err := m.openApps(ctx, hasher, sealer); err != nil {
+		return err
+	}
+	if err := m.openMail(sealer); err != nil {
 		return err
 	}
 	// Like a schema migration, on every open: addresses an older lacop

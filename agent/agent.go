@@ -1,4 +1,8 @@
-package web
+// Package agent names a browser from its User-Agent header the way a person
+// recognises it ("Firefox on Linux"), for session lists, activity pages and
+// security mails. It is a description, never an identification: headers
+// are whatever the client sends.
+package agent
 
 import (
 	"strings"
@@ -6,21 +10,21 @@ import (
 	"github.com/mileusna/useragent"
 )
 
-// agent is a user agent as a person reads it: "Chrome on Windows, desktop".
-type agent struct {
+// Agent is a user agent as a person reads it: "Chrome on Windows, desktop".
+type Agent struct {
 	Browser string
 	OS      string
 	Device  string
 }
 
-// describeAgent turns a User-Agent header into names a person recognises.
+// Describe turns a User-Agent header into names a person recognises.
 // Unknown parts stay "" so a page can say "Unknown browser".
-func describeAgent(header string) agent {
+func Describe(header string) Agent {
 	if header == "" {
-		return agent{}
+		return Agent{}
 	}
 	ua := useragent.Parse(header)
-	a := agent{Browser: ua.Name, OS: ua.OS}
+	a := Agent{Browser: ua.Name, OS: ua.OS}
 	switch {
 	case ua.Bot:
 		a.Device = "Bot"
@@ -42,7 +46,7 @@ func describeAgent(header string) agent {
 
 // String reads "Chrome on Windows", "Safari on iOS", "Firefox", or
 // "Unknown browser".
-func (a agent) String() string {
+func (a Agent) String() string {
 	b := a.Browser
 	if b == "" {
 		b = "Unknown browser"

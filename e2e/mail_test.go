@@ -1,0 +1,187 @@
+package e2e
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lacop/lacop/mail/mailpittest"
+	"github.com/lacop/lacop/postgres/pgtest"
+)
+
+// mailConfig points lacop at mp, a relay on the loopback.
+func mailConfig(mp *mailpittest.Server) string {
+	return fmt.Sprintf("smtp:\n  url: smtp://%s?starttls=false\n  from: lacop <auth@example.com>\n", mp.SMTPAddr())
+}
+
+// TestSecurityAlerts: each security alert reaches the person through a
+// real SMTP server, in text and HTML, with the time, address and browser
+// of what happened, and the queueing is in the audit log. An email change
+// is told to the old address.
+func TestSecurityAlerts(t *testing.T) {
+	t.Parallel()
+	mp := mailpittest.Start(t, mailpittest.Options{})
+	p := startPortal(t, mailConfig(mp))
+	const browser = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
+	ua := map[string]string{"User-Agent": browser}
+	wait := func(to string, n int, subject string) mailpittest.Message {
+		t.Helper()
+		got := mp.Wait(t, to, n, 10*time.Second)
+		m := got[n-1]
+		if m.Subject != subject {
+			t.Errorf("mail %d to %s: %q; want %q", n, to, m.Subject, subject)
+		}
+		return m
+	}
+
+	p.addUser("ann@example.com")
+	secret := p.loginSecretWith("ann@example.com", testPassword, ua)
+	res := p.do(request{method: "POST", path: "/api/account/password", cookie: secret, header: ua,
+		body: map[string]any{"currentPassword": testPassword, "newPassword": newPassword}})
+	if res.StatusCode != 200 {
+		t.Fatalf("password change = %d %s", res.StatusCode, res.Body)
+	}
+	m := wait("ann@example.com", 1, "Your password was changed")
+	for _, want := range []string{"127.0.0.1", "Firefox on Linux", "/reset", " UTC"} {
+		if !strings.Contains(m.Text, want) || !strings.Contains(m.HTML, want) {
+			t.Errorf("the password alert lacks %q:\n%s", want, m.Text)
+		}
+	}
+	if strings.Contains(m.Text, "administrator.") && strings.Contains(m.Text, "by an administrator") {
+		t.Errorf("a change the person made says an administrator did it:\n%s", m.Text)
+	}
+
+	// The operator's reset says who did it.
+	p.cliOK(testPassword+"\n", "user", "passwd", "ann@example.com", "--password-stdin")
+	m = wait("ann@example.com", 2, "Your password was changed")
+	if !strings.Contains(m.Text, "by an administrator") || !strings.Contains(m.Text, "lacop command line") {
+		t.Errorf("the operator's reset does not say who did it:\n%s", m.Text)
+	}
+
+	// Second factor on and off.
+	secret = p.loginSecretWith("ann@example.com", testPassword, ua)
+	e := p.enrolTOTP(secret)
+	wait("ann@example.com", 3, "A second factor was added to your account")
+	res = p.do(request{method: "DELETE", path: "/api/account/totp", cookie: e.secret, header: ua, body: map[string]any{"password": testPassword}})
+	if res.StatusCode != 200 && res.StatusCode != 204 {
+		t.Fatalf("DELETE /api/account/totp = %d %s", res.StatusCode, res.Body)
+	}
+	wait("ann@example.com", 4, "The second factor of your account was removed")
+
+	// Signed out everywhere.
+	secret = p.loginSecretWith("ann@example.com", testPassword, ua)
+	p.login("ann@example.com")
+	p.do(request{method: "POST", path: "/api/sessions/revoke-all", cookie: secret, header: ua, body: map[string]any{"keepCurrent": false}})
+	m = wait("ann@example.com", 5, "Your account was signed out everywhere")
+	if !strings.Contains(m.Text, ": 3 session(s) ended") {
+		t.Errorf("the sign-out alert does not count the sessions:\n%s", m.Text)
+	}
+
+	// A refresh token used twice.
+	secret = p.loginSecretWith("ann@example.com", testPassword, ua)
+	pair := p.issueTokens(secret)
+	p.refreshOK(pair.refresh)
+	p.refreshDead("the spent refresh token", pair.refresh)
+	wait("ann@example.com", 6, "A session of your account was ended: a token was used twice")
+
+	// Guesses: the account is paused, once.
+	for range 6 {
+		p.loginAs("ann@example.com", "wrong-password-guess", nil, false)
+	}
+	m = wait("ann@example.com", 7, "Sign-ins to your account are paused")
+	if !strings.Contains(m.Text, "wrong passwords") {
+		t.Errorf("the lock alert does not say what was guessed:\n%s", m.Text)
+	}
+
+	// The email change is told to the old address, and only there.
+	p.addUser("bob@example.com")
+	bob := p.loginSecretWith("bob@example.com", testPassword, ua)
+	res = p.do(request{method: "POST", path: "/api/account/email", cookie: bob, header: ua,
+		body: map[string]any{"password": testPassword, "newEmail": "robert@example.com"}})
+	if res.StatusCode != 200 {
+		t.Fatalf("email change = %d %s", res.StatusCode, res.Body)
+	}
+	m = wait("bob@example.com", 1, "Your account's email address was changed")
+	if !strings.Contains(m.Text, "robert@example.com") {
+		t.Errorf("the old address is not told the new one:\n%s", m.Text)
+	}
+
+	time.Sleep(500 * time.Millisecond) // nothing more is on its way
+	if n := len(mp.To(t, "ann@example.com")); n != 7 {
+		t.Errorf("ann received %d mails; want 7 (one per alert)", n)
+	}
+	if n := len(mp.To(t, "robert@example.com")); n != 0 {
+		t.Errorf("the new address received %d mails about the change; want 0", n)
+	}
+	if n := len(p.auditEvents("--type", "mail.queued")); n != 8 {
+		t.Errorf("mail.queued events: %d; want 8", n)
+	}
+}
+
+// TestMailSurvivesOutages: a mail whose SMTP server is down is retried
+// until the server is back; one queued just before lacop is killed is
+// sent by the restarted process; neither is sent twice.
+func TestMailSurvivesOutages(t *testing.T) {
+	t.Parallel()
+	mp := mailpittest.Start(t, mailpittest.Options{})
+	p := startPortal(t, mailConfig(mp))
+	changePassword := func(email string) {
+		t.Helper()
+		p.addUser(email)
+		secret := p.login(email)
+		res := p.do(request{method: "POST", path: "/api/account/password", cookie: secret,
+			body: map[string]any{"currentPassword": testPassword, "newPassword": newPassword}})
+		if res.StatusCode != 200 {
+			t.Fatalf("password change = %d %s", res.StatusCode, res.Body)
+		}
+	}
+
+	mp.Down()
+	changePassword("down@example.com")
+	time.Sleep(2500 * time.Millisecond) // a few attempts fail
+	mp.Up()
+	mp.Wait(t, "down@example.com", 1, 30*time.Second)
+
+	mp.Down()
+	changePassword("killed@example.com")
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+	mp.Up()
+	p.cmd = exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0"}, p.dataArgs()...)...)
+	p.cmd.Env = cleanEnv()
+	p = restart(t, p)
+	// One claimed by the killed process waits out its lease (35 s with mail).
+	mp.Wait(t, "killed@example.com", 1, 50*time.Second)
+
+	time.Sleep(1500 * time.Millisecond)
+	for _, to := range []string{"down@example.com", "killed@example.com"} {
+		if n := len(mp.To(t, to)); n != 1 {
+			t.Errorf("%s received %d mails; want exactly one", to, n)
+		}
+	}
+}
+
+// TestMailScaleOut: two instances on one PostgreSQL, each running an
+// outbox sender, send each mail once, whichever instance queued it.
+func TestMailScaleOut(t *testing.T) {
+	t.Parallel()
+	mp := mailpittest.Start(t, mailpittest.Options{})
+	nodes := startInstances(t, 2, fmt.Sprintf("storage:\n  driver: postgres\n  postgres_url: %q\n", pgtest.NewDatabase(t))+mailConfig(mp))
+	const people = 20
+	for i := range people {
+		p := nodes[i%2]
+		email := fmt.Sprintf("scale%d@example.com", i)
+		p.addUser(email)
+		secret := p.login(email)
+		p.do(request{method: "POST", path: "/api/sessions/revoke-all", cookie: secret, body: map[string]any{"keepCurrent": false}})
+	}
+	for i := range people {
+		mp.Wait(t, fmt.Sprintf("scale%d@example.com", i), 1, 20*time.Second)
+	}
+	time.Sleep(2 * time.Second)
+	if got := len(mp.Messages(t)); got != people {
+		t.Errorf("%d mails for %d sign-outs everywhere; want each once", got, people)
+	}
+}
