@@ -19,6 +19,9 @@ const (
 	AuditSessionRevokedAll     = "session.revoked_all"
 	AuditSessionExpired        = "session.expired"
 	AuditPasswordChanged       = "password.changed"
+	// AuditPasswordResetRequested is a reset link made: mailed at the
+	// person's request, or handed to an administrator.
+	AuditPasswordResetRequested = "password.reset_requested"
 	// AuditPasswordConfirmFailed is a wrong password given by a signed-in
 	// session to confirm a change (password, email, second factor). It is
 	// not a sign-in: the session is live, and a holder of it who does not
@@ -51,7 +54,7 @@ func AuditTypes() []string {
 		AuditLoginSucceeded, AuditLoginFailed, AuditLoginThrottled,
 		AuditSecondFactorSucceeded, AuditSecondFactorFailed, AuditSecondFactorEnabled, AuditSecondFactorDisabled,
 		AuditLogout, AuditSessionRevoked, AuditSessionRevokedAll, AuditSessionExpired,
-		AuditPasswordChanged, AuditPasswordConfirmFailed, AuditEmailChanged, AuditConcernReported,
+		AuditPasswordChanged, AuditPasswordResetRequested, AuditPasswordConfirmFailed, AuditEmailChanged, AuditConcernReported,
 		AuditTokenIssued, AuditTokenRefreshed, AuditTokenReuseDetected, AuditTokenRevoked,
 		AuditUserCreated, AuditUserDisabled,
 		AuditOIDCAuthorized, AuditOIDCConsentRevoked, AuditOIDCLogoutSent, AuditOIDCLogoutFailed,

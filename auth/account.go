@@ -65,6 +65,7 @@ func (s *Service) ChangePassword(ctx context.Context, id *Identity, current, nex
 	if err := s.Users.SetPasswordHash(ctx, id.User.ID, hash); err != nil {
 		return nil, unavailable("set password", err)
 	}
+	s.voidResetLinks(ctx, id.User.ID)
 	s.record(ctx, append([]*lacop.AuditEvent{{Type: lacop.AuditPasswordChanged, UserID: id.User.ID, SessionID: id.Session.ID,
 		ActorID: id.User.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"by": "self"}}},
 		s.letter(id.User, "", "password_changed", map[string]string{"by": "self"}, c)...)...)

@@ -66,6 +66,8 @@ type Stores struct {
 	Tokens        lacop.TokenStore
 	Keys          lacop.KeyStore
 	Notify        lacop.Notifier
+	// Links keeps one-time links (password resets).
+	Links lacop.LinkStore
 }
 
 // Service performs every sign-in, check and sign-out.

@@ -89,6 +89,7 @@ func (s *Service) ResetPassword(ctx context.Context, userID, newPassword, actorI
 	if err := s.Users.SetPasswordHash(ctx, u.ID, hash); err != nil {
 		return err
 	}
+	s.voidResetLinks(ctx, u.ID)
 	s.record(ctx, append([]*lacop.AuditEvent{{Type: lacop.AuditPasswordChanged, UserID: u.ID, ActorID: actorID,
 		IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"by": "admin"}}},
 		s.letter(u, "", "password_changed", map[string]string{"by": "admin"}, c)...)...)

@@ -43,6 +43,7 @@ func stores(db *postgres.DB) storetest.Stores {
 		Keys:         postgres.NewKeyStore(db),
 		Apps:         postgres.NewAppStore(db),
 		Outbox:       postgres.NewOutboxStore(db),
+		Links:        postgres.NewLinkStore(db),
 		CacheLeases:  postgres.NewCacheLeases(db),
 	}
 }

@@ -47,6 +47,7 @@ func stores(db *sqlite.DB) storetest.Stores {
 		Keys:         sqlite.NewKeyStore(db),
 		Apps:         sqlite.NewAppStore(db),
 		Outbox:       sqlite.NewOutboxStore(db),
+		Links:        sqlite.NewLinkStore(db),
 	}
 }
 

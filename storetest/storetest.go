@@ -30,6 +30,9 @@ type Stores struct {
 	// Outbox is nil for backends that keep no outbox (Redis: deliveries
 	// live in the SQL store beside it).
 	Outbox lacop.OutboxStore
+	// Links is nil for backends that keep no links (Redis: they live in
+	// the SQL store beside it).
+	Links lacop.LinkStore
 	// CacheLeases is nil for backends one machine holds (SQLite: its
 	// processes share a mapped epoch instead).
 	CacheLeases lacop.CacheLeaseStore
@@ -51,6 +54,9 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("Apps", func(t *testing.T) { testApps(t, open) })
 	if open(t).Outbox != nil {
 		t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
+	}
+	if open(t).Links != nil {
+		t.Run("Links", func(t *testing.T) { testLinks(t, open(t).Links) })
 	}
 	if open(t).CacheLeases != nil {
 		t.Run("CacheLeases", func(t *testing.T) { testCacheLeases(t, open) })

@@ -38,6 +38,19 @@ func (s *Server) handleAdminResetTOTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// handleAdminResetLink answers POST /api/admin/users/{id}/reset-link: a
+// one-time link for the person to choose a new password, for the admin to
+// hand over. It is in this answer only.
+func (s *Server) handleAdminResetLink(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	link, err := s.auth.MakeResetLink(r.Context(), r.PathValue("id"), identity(r).User.ID, s.client(r))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.json(w, http.StatusOK, map[string]string{"link": link})
+}
+
 // adminUserView is a user as the admin API shows it.
 type adminUserView struct {
 	userJSON

@@ -85,7 +85,7 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 func (s *Server) errorHead(w http.ResponseWriter, r *http.Request, err error) (code string, status int) {
 	code, status = lacop.ErrorCode(err), errorStatus(err)
 	if status >= 500 {
-		s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
+		s.logger.Error("request failed", "method", r.Method, "path", loggedPath(r.URL.Path), "code", code, "err", err)
 	}
 	h := w.Header()
 	var throttled *auth.Throttled
@@ -117,6 +117,15 @@ var challengeValue = []string{`Bearer realm="lacop"`}
 // bearerChallenge is the challenge for a refused bearer credential: its
 // RFC 6750 error code and, as error_description, the message, kept to the
 // characters that attribute allows (%x20-21 / %x23-5B / %x5D-7E).
+// loggedPath is a request path as the log may keep it: a one-time link's
+// token (/reset/TOKEN) is as good as a password and never written down.
+func loggedPath(p string) string {
+	if strings.HasPrefix(p, "/reset/") {
+		return "/reset/…"
+	}
+	return p
+}
+
 func bearerChallenge(code, description string) string {
 	clean := strings.Map(func(c rune) rune {
 		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {

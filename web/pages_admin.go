@@ -36,6 +36,9 @@ var adminNotices = map[string]string{
 // adminUsersData is what /admin/users shows.
 type adminUsersData struct {
 	Users []adminUserView
+	// ResetLink, just made for ResetFor, is shown once on this answer
+	// (never in a URL or a log).
+	ResetLink, ResetFor string
 }
 
 // handleAdminUsersPage lists users with their actions and a form to add one.
@@ -44,13 +47,19 @@ func (s *Server) handleAdminUsersPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderAdminUsers(w http.ResponseWriter, r *http.Request, status int, errMsg string, form map[string]string) {
+	s.renderAdminUsersWith(w, r, status, errMsg, form, adminUsersData{})
+}
+
+func (s *Server) renderAdminUsersWith(w http.ResponseWriter, r *http.Request, status int, errMsg string, form map[string]string, data adminUsersData) {
 	views, err := s.adminUsers(r.Context())
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
+	data.Users = views
+	noStore(w)
 	s.render(w, r, status, "admin_users.html", pageData{Title: "Users", Identity: identity(r), Error: errMsg, Form: form,
-		Notice: adminNotices[r.URL.Query().Get("done")], Data: adminUsersData{Users: views}})
+		Notice: adminNotices[r.URL.Query().Get("done")], Data: data})
 }
 
 // handleAdminUserCreateSubmit adds a user from the form. On a mistake the
@@ -94,6 +103,19 @@ func (s *Server) handleAdminUserActionSubmit(w http.ResponseWriter, r *http.Requ
 		done = "ended"
 	case "reset-2fa":
 		err, done = s.auth.ResetTOTP(r.Context(), target, id.User.ID, c), "reset"
+	case "reset-link":
+		link, err := s.auth.MakeResetLink(r.Context(), target, id.User.ID, c)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		u, err := s.auth.Users.UserByID(r.Context(), target)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		s.renderAdminUsersWith(w, r, http.StatusOK, "", nil, adminUsersData{ResetLink: link, ResetFor: u.Email})
+		return
 	default:
 		s.error(w, r, errNotFound)
 		return

@@ -18,6 +18,14 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /logout", s.handleLogoutPage)
 	mux.HandleFunc("POST /logout", s.handleLogoutSubmit)
 
+	// Forgotten passwords: a link by mail (or from an admin).
+	mux.HandleFunc("POST /api/password-reset", s.handleResetRequestAPI)
+	mux.HandleFunc("POST /api/password-reset/complete", s.handleResetCompleteAPI)
+	mux.HandleFunc("GET /reset", s.handleResetPage)
+	mux.HandleFunc("POST /reset", s.handleResetSubmit)
+	mux.HandleFunc("GET /reset/{token}", s.handleResetLinkPage)
+	mux.HandleFunc("POST /reset/{token}", s.handleResetLinkSubmit)
+
 	// First admin.
 	mux.HandleFunc("GET /setup", s.handleSetupPage)
 	mux.HandleFunc("POST /setup", s.handleSetupSubmit)
@@ -84,6 +92,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/admin/users/{id}/disable", s.apiAdmin(s.handleAdminUserDisable))
 	mux.HandleFunc("POST /api/admin/users/{id}/revoke-sessions", s.apiAdmin(s.handleAdminUserRevoke))
 	mux.HandleFunc("DELETE /api/admin/users/{id}/totp", s.apiAdmin(s.handleAdminResetTOTP))
+	mux.HandleFunc("POST /api/admin/users/{id}/reset-link", s.apiAdmin(s.handleAdminResetLink))
 	mux.HandleFunc("GET /api/admin/sessions", s.apiAdmin(s.handleAdminSessions))
 	mux.HandleFunc("DELETE /api/admin/sessions/{id}", s.apiAdmin(s.handleAdminSessionDelete))
 	mux.HandleFunc("GET /api/admin/audit", s.apiAdmin(s.handleAdminAudit))

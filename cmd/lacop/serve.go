@@ -180,6 +180,9 @@ func (m *Main) sweep(ctx context.Context) {
 		if err := m.Auth.PruneTokens(ctx); err != nil {
 			m.warnUnlessEnded(ctx, "prune tokens", err)
 		}
+		if err := m.Auth.Links.PruneLinks(ctx, m.Auth.Now()); err != nil {
+			m.warnUnlessEnded(ctx, "prune links", err)
+		}
 		m.pruneApps(ctx)
 	})
 }
