@@ -28,13 +28,16 @@ const (
 	// know the password may have stolen the cookie.
 	AuditPasswordConfirmFailed = "password.confirm_failed"
 	AuditEmailChanged          = "email.changed"
-	AuditConcernReported       = "security.concern_reported"
-	AuditTokenIssued           = "token.issued"
-	AuditTokenRefreshed        = "token.refreshed"
-	AuditTokenReuseDetected    = "token.reuse_detected"
-	AuditTokenRevoked          = "token.revoked"
-	AuditUserCreated           = "user.created"
-	AuditUserDisabled          = "user.disabled"
+	// AuditEmailChangeRequested is a change of address waiting for the
+	// link mailed to the new address.
+	AuditEmailChangeRequested = "email.change_requested"
+	AuditConcernReported      = "security.concern_reported"
+	AuditTokenIssued          = "token.issued"
+	AuditTokenRefreshed       = "token.refreshed"
+	AuditTokenReuseDetected   = "token.reuse_detected"
+	AuditTokenRevoked         = "token.revoked"
+	AuditUserCreated          = "user.created"
+	AuditUserDisabled         = "user.disabled"
 	// An app signed a person in through lacop (OpenID Connect), and what
 	// became of the app's grant.
 	AuditOIDCAuthorized     = "oidc.authorized"
@@ -54,7 +57,7 @@ func AuditTypes() []string {
 		AuditLoginSucceeded, AuditLoginFailed, AuditLoginThrottled,
 		AuditSecondFactorSucceeded, AuditSecondFactorFailed, AuditSecondFactorEnabled, AuditSecondFactorDisabled,
 		AuditLogout, AuditSessionRevoked, AuditSessionRevokedAll, AuditSessionExpired,
-		AuditPasswordChanged, AuditPasswordResetRequested, AuditPasswordConfirmFailed, AuditEmailChanged, AuditConcernReported,
+		AuditPasswordChanged, AuditPasswordResetRequested, AuditPasswordConfirmFailed, AuditEmailChanged, AuditEmailChangeRequested, AuditConcernReported,
 		AuditTokenIssued, AuditTokenRefreshed, AuditTokenReuseDetected, AuditTokenRevoked,
 		AuditUserCreated, AuditUserDisabled,
 		AuditOIDCAuthorized, AuditOIDCConsentRevoked, AuditOIDCLogoutSent, AuditOIDCLogoutFailed,

@@ -10,6 +10,9 @@ const (
 	// LinkPasswordReset sets a new password: 30 minutes, one use, void
 	// once the password changes or another is made.
 	LinkPasswordReset = "password_reset"
+	// LinkEmailVerify confirms a new address: 24 hours, one use; a newer
+	// request voids it. Data is the new address and the asking session.
+	LinkEmailVerify = "email_verify"
 )
 
 // Link is a one-time link lacop mailed to a person (or an admin handed

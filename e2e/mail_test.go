@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/lacop/lacop/mail/mailpittest"
 	"github.com/lacop/lacop/postgres/pgtest"
 )
+
+var verifyLink = regexp.MustCompile(`/verify-email/([A-Za-z0-9_-]{43})\b`)
 
 // mailConfig points lacop at mp, a relay on the loopback.
 func mailConfig(mp *mailpittest.Server) string {
@@ -95,14 +98,22 @@ func TestSecurityAlerts(t *testing.T) {
 		t.Errorf("the lock alert does not say what was guessed:\n%s", m.Text)
 	}
 
-	// The email change is told to the old address, and only there.
+	// The email change is confirmed at the new address, then told to the
+	// old one.
 	p.addUser("bob@example.com")
 	bob := p.loginSecretWith("bob@example.com", testPassword, ua)
 	res = p.do(request{method: "POST", path: "/api/account/email", cookie: bob, header: ua,
 		body: map[string]any{"password": testPassword, "newEmail": "robert@example.com"}})
-	if res.StatusCode != 200 {
-		t.Fatalf("email change = %d %s", res.StatusCode, res.Body)
+	if res.StatusCode != 202 {
+		t.Fatalf("email change = %d %s; want 202 (waiting for the new address)", res.StatusCode, res.Body)
 	}
+	verify := wait("robert@example.com", 1, "Confirm your new email address")
+	link := verifyLink.FindStringSubmatch(verify.Text)
+	if link == nil {
+		t.Fatalf("no confirmation link in:\n%s", verify.Text)
+	}
+	leaks.secret("email confirmation link token", link[1])
+	p.do(request{method: "POST", path: "/verify-email/" + link[1], header: ua})
 	m = wait("bob@example.com", 1, "Your account's email address was changed")
 	if !strings.Contains(m.Text, "robert@example.com") {
 		t.Errorf("the old address is not told the new one:\n%s", m.Text)
@@ -112,11 +123,11 @@ func TestSecurityAlerts(t *testing.T) {
 	if n := len(mp.To(t, "ann@example.com")); n != 7 {
 		t.Errorf("ann received %d mails; want 7 (one per alert)", n)
 	}
-	if n := len(mp.To(t, "robert@example.com")); n != 0 {
-		t.Errorf("the new address received %d mails about the change; want 0", n)
+	if n := len(mp.To(t, "robert@example.com")); n != 1 {
+		t.Errorf("the new address received %d mails; want 1 (the confirmation)", n)
 	}
-	if n := len(p.auditEvents("--type", "mail.queued")); n != 8 {
-		t.Errorf("mail.queued events: %d; want 8", n)
+	if n := len(p.auditEvents("--type", "mail.queued")); n != 9 {
+		t.Errorf("mail.queued events: %d; want 9", n)
 	}
 }
 
@@ -183,5 +194,75 @@ func TestMailScaleOut(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	if got := len(mp.Messages(t)); got != people {
 		t.Errorf("%d mails for %d sign-outs everywhere; want each once", got, people)
+	}
+}
+
+// TestVerifiedEmailChange: with mail, a change of address waits for the
+// link mailed to the new address; opening it shows what it will do and
+// changes nothing; confirming changes the address, keeps the asking
+// browser signed in under a fresh secret, ends the other sessions and
+// tells the old address; the link works once and a newer request voids
+// an older one.
+func TestVerifiedEmailChange(t *testing.T) {
+	t.Parallel()
+	mp := mailpittest.Start(t, mailpittest.Options{})
+	p := startPortal(t, mailConfig(mp))
+	p.addUser("cara@example.com")
+	a, b := p.login("cara@example.com"), p.login("cara@example.com")
+	ask := func(to string, n int) string {
+		t.Helper()
+		res := p.do(request{method: "POST", path: "/api/account/email", cookie: a,
+			body: map[string]any{"password": testPassword, "newEmail": to}})
+		if res.StatusCode != 202 || res.json(t)["pending"] != true {
+			t.Fatalf("email change = %d %s; want 202 pending", res.StatusCode, res.Body)
+		}
+		m := mp.Wait(t, to, n, 10*time.Second)[n-1]
+		link := verifyLink.FindStringSubmatch(m.Text)
+		if link == nil {
+			t.Fatalf("no confirmation link in:\n%s", m.Text)
+		}
+		leaks.secret("email confirmation link token", link[1])
+		return link[1]
+	}
+	older := ask("cara.old-typo@example.com", 1)
+	token := ask("cara.new@example.com", 1)
+	if user, _ := p.me(a); user["email"] != "cara@example.com" {
+		t.Errorf("the address before confirmation = %v; want unchanged", user["email"])
+	}
+	if got := p.meStatus(b); got != 200 {
+		t.Errorf("another session before confirmation = %d; want 200 (nothing ends yet)", got)
+	}
+	res := p.do(request{method: "GET", path: "/verify-email/" + token})
+	if res.StatusCode != 200 || !strings.Contains(string(res.Body), "cara.new@example.com") {
+		t.Errorf("GET of the link = %d; want 200 naming the new address", res.StatusCode)
+	}
+	if user, _ := p.me(a); user["email"] != "cara@example.com" {
+		t.Error("opening the link changed the address; only the button may")
+	}
+	if res := p.do(request{method: "POST", path: "/verify-email/" + older}); res.StatusCode != 410 {
+		t.Errorf("the older link = %d; want 410 (a newer request voids it)", res.StatusCode)
+	}
+	res = p.do(request{method: "POST", path: "/verify-email/" + token, cookie: a})
+	fresh := sessionCookie(res.Response)
+	if res.StatusCode != 303 || fresh == nil || fresh.Value == "" || fresh.Value == a {
+		t.Fatalf("confirming = %d, cookie %v; want 303 and a fresh secret for the asking browser", res.StatusCode, fresh)
+	}
+	leaks.secret("session secret", fresh.Value)
+	if user, _ := p.me(fresh.Value); user["email"] != "cara.new@example.com" {
+		t.Errorf("the address after confirmation = %v", user["email"])
+	}
+	for name, s := range map[string]string{"the asking session's old secret": a, "another session": b} {
+		if got := p.meStatus(s); got != 401 {
+			t.Errorf("%s after the change = %d; want 401", name, got)
+		}
+	}
+	if got := p.loginAs("cara.new@example.com", testPassword, nil, false).StatusCode; got != 200 {
+		t.Errorf("sign-in with the new address = %d", got)
+	}
+	if m := mp.Wait(t, "cara@example.com", 1, 10*time.Second)[0]; m.Subject != "Your account's email address was changed" {
+		t.Errorf("the old address was told %q", m.Subject)
+	}
+	if res := p.do(request{method: "POST", path: "/verify-email/" + token}); res.StatusCode != 410 {
+		t.Errorf("the link used twice = %d; want 410", res.StatusCode)
 	}
 }

@@ -32,6 +32,16 @@ func (s *Server) handleEmailChange(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	if s.auth.Letters != nil {
+		// With mail the new address is confirmed first: nothing changes,
+		// nothing ends, until its link is opened.
+		if err := s.auth.RequestEmailChange(r.Context(), identity(r), req.Password, req.NewEmail, s.client(r)); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		s.json(w, http.StatusAccepted, map[string]any{"pending": true, "message": emailChangePending})
+		return
+	}
 	s.respondOutcome(w, r, "revokedSessions", func(id *auth.Identity) (*auth.Outcome, error) {
 		return s.auth.ChangeEmail(r.Context(), id, req.Password, req.NewEmail, s.client(r))
 	})

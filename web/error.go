@@ -118,10 +118,12 @@ var challengeValue = []string{`Bearer realm="lacop"`}
 // RFC 6750 error code and, as error_description, the message, kept to the
 // characters that attribute allows (%x20-21 / %x23-5B / %x5D-7E).
 // loggedPath is a request path as the log may keep it: a one-time link's
-// token (/reset/TOKEN) is as good as a password and never written down.
+// token (/reset/TOKEN, /verify-email/TOKEN) is as good as a password and never written down.
 func loggedPath(p string) string {
-	if strings.HasPrefix(p, "/reset/") {
-		return "/reset/…"
+	for _, link := range []string{"/reset/", "/verify-email/"} {
+		if strings.HasPrefix(p, link) {
+			return link + "…"
+		}
 	}
 	return p
 }

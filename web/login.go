@@ -104,6 +104,8 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 		data.Notice = endReasons[q.Get("reason")]
 	case q.Get("loggedOut") == "1":
 		data.Notice = "You have signed out. This browser no longer has access."
+	case q.Get("emailChanged") == "1":
+		data.Notice = "Your email address is changed, and your account was signed out everywhere. Sign in with the new address."
 	case q.Get("reset") == "1":
 		data.Notice = "Your new password is set, and your account was signed out everywhere. Sign in with the new password."
 	case q.Get("expired") == "1":

@@ -163,6 +163,18 @@ func (s *Server) handleSecuritySubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := identity(r)
+	if form == "email" && s.auth.Letters != nil {
+		err := s.auth.RequestEmailChange(r.Context(), id, r.PostForm.Get("password"), r.PostForm.Get("newEmail"), s.client(r))
+		switch lacop.ErrorCode(err) {
+		case "":
+			s.renderSecurity(w, r, http.StatusOK, pageData{Notice: emailChangePending})
+		case lacop.EINVALID, lacop.EINVALIDCREDENTIALS, lacop.ECONFLICT, lacop.ETOOMANYATTEMPTS:
+			s.renderSecurity(w, r, errorStatus(err), pageData{Error: formError(w, err), Form: map[string]string{"failed": form}})
+		default:
+			s.error(w, r, err)
+		}
+		return
+	}
 	out, err := s.securityForm(r, form)
 	switch lacop.ErrorCode(err) {
 	case "":

@@ -25,6 +25,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /reset", s.handleResetSubmit)
 	mux.HandleFunc("GET /reset/{token}", s.handleResetLinkPage)
 	mux.HandleFunc("POST /reset/{token}", s.handleResetLinkSubmit)
+	mux.HandleFunc("GET /verify-email/{token}", s.handleVerifyEmailPage)
+	mux.HandleFunc("POST /verify-email/{token}", s.handleVerifyEmailSubmit)
 
 	// First admin.
 	mux.HandleFunc("GET /setup", s.handleSetupPage)
