@@ -7,9 +7,14 @@ import (
 
 // Audit event types. The list is part of the public contract.
 const (
-	AuditLoginSucceeded        = "login.succeeded"
-	AuditLoginFailed           = "login.failed"
-	AuditLoginThrottled        = "login.throttled"
+	AuditLoginSucceeded = "login.succeeded"
+	AuditLoginFailed    = "login.failed"
+	AuditLoginThrottled = "login.throttled"
+	// AuditLoginNewDevice is a sign-in from a browser the person had not
+	// signed in from before (by its device cookie), told to them by mail.
+	AuditLoginNewDevice = "login.new_device"
+	// AuditAlertsChanged is a person turning new-sign-in mails on or off.
+	AuditAlertsChanged         = "alerts.changed"
 	AuditSecondFactorSucceeded = "second_factor.succeeded"
 	AuditSecondFactorFailed    = "second_factor.failed"
 	AuditSecondFactorEnabled   = "second_factor.enabled"
@@ -54,7 +59,7 @@ const (
 // and commands that check them.
 func AuditTypes() []string {
 	return []string{
-		AuditLoginSucceeded, AuditLoginFailed, AuditLoginThrottled,
+		AuditLoginSucceeded, AuditLoginFailed, AuditLoginThrottled, AuditLoginNewDevice, AuditAlertsChanged,
 		AuditSecondFactorSucceeded, AuditSecondFactorFailed, AuditSecondFactorEnabled, AuditSecondFactorDisabled,
 		AuditLogout, AuditSessionRevoked, AuditSessionRevokedAll, AuditSessionExpired,
 		AuditPasswordChanged, AuditPasswordResetRequested, AuditPasswordConfirmFailed, AuditEmailChanged, AuditEmailChangeRequested, AuditConcernReported,

@@ -13,6 +13,9 @@ const (
 	// LinkEmailVerify confirms a new address: 24 hours, one use; a newer
 	// request voids it. Data is the new address and the asking session.
 	LinkEmailVerify = "email_verify"
+	// LinkNotMe is the "This wasn't me" button of a new-sign-in mail: 7
+	// days, one use. Data is the session the mail was about.
+	LinkNotMe = "not_me"
 )
 
 // Link is a one-time link lacop mailed to a person (or an admin handed

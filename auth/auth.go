@@ -68,6 +68,8 @@ type Stores struct {
 	Notify        lacop.Notifier
 	// Links keeps one-time links (password resets).
 	Links lacop.LinkStore
+	// Devices remembers the browsers people signed in from.
+	Devices lacop.DeviceStore
 }
 
 // Service performs every sign-in, check and sign-out.

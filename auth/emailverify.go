@@ -64,25 +64,9 @@ type EmailChange struct {
 
 // EmailChangeTarget reads a confirmation link without using it.
 func (s *Service) EmailChangeTarget(ctx context.Context, token string) (*EmailChange, error) {
-	if !wellFormed(token) {
-		return nil, errEmailLinkDead
-	}
-	l, err := s.Links.LinkByHash(ctx, HashSecret(token), s.Now())
-	switch lacop.ErrorCode(err) {
-	case "":
-	case lacop.ENOTFOUND:
-		return nil, errEmailLinkDead
-	default:
-		return nil, unavailable("look up link", err)
-	}
-	if l.Kind != lacop.LinkEmailVerify {
-		return nil, errEmailLinkDead
-	}
-	u, err := s.Users.UserByID(ctx, l.UserID)
-	if lacop.ErrorCode(err) == lacop.ENOTFOUND || err == nil && u.Disabled {
-		return nil, errEmailLinkDead
-	} else if err != nil {
-		return nil, unavailable("look up user", err)
+	u, l, err := s.linkUser(ctx, token, lacop.LinkEmailVerify, errEmailLinkDead)
+	if err != nil {
+		return nil, err
 	}
 	email, sessionID, _ := strings.Cut(l.Data, "\n")
 	return &EmailChange{User: u, NewEmail: email, SessionID: sessionID}, nil

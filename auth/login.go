@@ -24,6 +24,8 @@ type LoginRequest struct {
 	Password   string
 	RememberMe bool
 	Client     Client
+	// Device is the browser's device cookie, "" when it has none.
+	Device string
 }
 
 // SignIn is a new session and the secret for its cookie. The secret exists
@@ -35,6 +37,9 @@ type SignIn struct {
 	// SecondFactorRequired says the session is only half signed in: it may
 	// do nothing but pass the second factor or sign out.
 	SecondFactorRequired bool
+	// Device is the id the browser's device cookie must hold from now on
+	// ("" when lacop remembers no devices).
+	Device string
 }
 
 // hashNotRun is the answer when a password check did not run: every slot
@@ -132,6 +137,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*SignIn, error) 
 	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditLoginSucceeded, UserID: user.ID, SessionID: in.Session.ID,
 		ActorID: user.ID, IP: req.Client.IP, UserAgent: req.Client.UserAgent,
 		Detail: map[string]string{"rememberMe": fmt.Sprint(req.RememberMe)}})
+	in.Device = s.noteDevice(ctx, user, in.Session, req.Device, req.Client)
 	return in, nil
 }
 

@@ -148,27 +148,7 @@ func (s *Service) ResetLinkTarget(ctx context.Context, token string) (*ResetTarg
 }
 
 func (s *Service) resetLinkUser(ctx context.Context, token string) (*lacop.User, *lacop.Link, error) {
-	if !wellFormed(token) {
-		return nil, nil, errResetLinkDead
-	}
-	l, err := s.Links.LinkByHash(ctx, HashSecret(token), s.Now())
-	switch lacop.ErrorCode(err) {
-	case "":
-	case lacop.ENOTFOUND:
-		return nil, nil, errResetLinkDead
-	default:
-		return nil, nil, unavailable("look up link", err)
-	}
-	if l.Kind != lacop.LinkPasswordReset {
-		return nil, nil, errResetLinkDead
-	}
-	u, err := s.Users.UserByID(ctx, l.UserID)
-	if lacop.ErrorCode(err) == lacop.ENOTFOUND || err == nil && u.Disabled {
-		return nil, nil, errResetLinkDead
-	} else if err != nil {
-		return nil, nil, unavailable("look up user", err)
-	}
-	return u, l, nil
+	return s.linkUser(ctx, token, lacop.LinkPasswordReset, errResetLinkDead)
 }
 
 // CompleteReset sets a new password through a reset link. A person with a

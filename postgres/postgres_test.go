@@ -44,6 +44,7 @@ func stores(db *postgres.DB) storetest.Stores {
 		Apps:         postgres.NewAppStore(db),
 		Outbox:       postgres.NewOutboxStore(db),
 		Links:        postgres.NewLinkStore(db),
+		Devices:      postgres.NewDeviceStore(db),
 		CacheLeases:  postgres.NewCacheLeases(db),
 	}
 }

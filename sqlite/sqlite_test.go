@@ -48,6 +48,7 @@ func stores(db *sqlite.DB) storetest.Stores {
 		Apps:         sqlite.NewAppStore(db),
 		Outbox:       sqlite.NewOutboxStore(db),
 		Links:        sqlite.NewLinkStore(db),
+		Devices:      sqlite.NewDeviceStore(db),
 	}
 }
 

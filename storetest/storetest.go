@@ -30,9 +30,10 @@ type Stores struct {
 	// Outbox is nil for backends that keep no outbox (Redis: deliveries
 	// live in the SQL store beside it).
 	Outbox lacop.OutboxStore
-	// Links is nil for backends that keep no links (Redis: they live in
-	// the SQL store beside it).
-	Links lacop.LinkStore
+	// Links and Devices are nil for backends that keep none (Redis: they
+	// live in the SQL store beside it).
+	Links   lacop.LinkStore
+	Devices lacop.DeviceStore
 	// CacheLeases is nil for backends one machine holds (SQLite: its
 	// processes share a mapped epoch instead).
 	CacheLeases lacop.CacheLeaseStore
@@ -57,6 +58,9 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 	}
 	if open(t).Links != nil {
 		t.Run("Links", func(t *testing.T) { testLinks(t, open(t).Links) })
+	}
+	if open(t).Devices != nil {
+		t.Run("Devices", func(t *testing.T) { testDevices(t, open(t).Devices) })
 	}
 	if open(t).CacheLeases != nil {
 		t.Run("CacheLeases", func(t *testing.T) { testCacheLeases(t, open) })

@@ -120,7 +120,7 @@ var challengeValue = []string{`Bearer realm="lacop"`}
 // loggedPath is a request path as the log may keep it: a one-time link's
 // token (/reset/TOKEN, /verify-email/TOKEN) is as good as a password and never written down.
 func loggedPath(p string) string {
-	for _, link := range []string{"/reset/", "/verify-email/"} {
+	for _, link := range []string{"/reset/", "/verify-email/", "/not-me/"} {
 		if strings.HasPrefix(p, link) {
 			return link + "…"
 		}

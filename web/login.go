@@ -42,12 +42,13 @@ func (s *Server) handleLoginAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in, err := s.auth.Login(r.Context(), auth.LoginRequest{
-		Email: req.Email, Password: req.Password, RememberMe: req.RememberMe, Client: s.client(r),
+		Email: req.Email, Password: req.Password, RememberMe: req.RememberMe, Client: s.client(r), Device: device(r),
 	})
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
+	s.setDevice(w, in.Device)
 	s.setSessionCookie(w, in.Secret, in.Session)
 	s.json(w, http.StatusOK, map[string]any{
 		"user":                 newUserJSON(in.User),
@@ -131,6 +132,7 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		Password:   r.PostForm.Get("password"),
 		RememberMe: r.PostForm.Get("rememberMe") != "",
 		Client:     s.client(r),
+		Device:     device(r),
 	})
 	if err != nil {
 		switch lacop.ErrorCode(err) {
@@ -161,6 +163,7 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		s.cookies.ended(s.cookies.key(old))
 	}
+	s.setDevice(w, in.Device)
 	s.setSessionCookie(w, in.Secret, in.Session)
 	seeOther(w, s.signedInTarget(&auth.Identity{User: in.User, Session: in.Session}, rd))
 }

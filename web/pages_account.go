@@ -16,13 +16,15 @@ import (
 // notices are the messages a page shows after a form, chosen by a fixed key
 // in the redirect so no request can make a page say anything else.
 var notices = map[string]string{
-	"ended":    "That session has ended.",
-	"others":   "Every other session has ended. This one has a fresh key, so a copied cookie no longer works.",
-	"password": "Your password is changed. Every other session has ended.",
-	"email":    "Your email address is changed. Every other session has ended.",
-	"concern":  "Thank you. Every other session has ended, and your administrators have been told.",
-	"totp_off": "Two-step sign-in is off. Every other session has ended.",
-	"app":      "The app's access is removed: it is signed out everywhere and must ask you again.",
+	"ended":      "That session has ended.",
+	"others":     "Every other session has ended. This one has a fresh key, so a copied cookie no longer works.",
+	"password":   "Your password is changed. Every other session has ended.",
+	"email":      "Your email address is changed. Every other session has ended.",
+	"concern":    "Thank you. Every other session has ended, and your administrators have been told.",
+	"totp_off":   "Two-step sign-in is off. Every other session has ended.",
+	"app":        "The app's access is removed: it is signed out everywhere and must ask you again.",
+	"alerts_on":  "You will get a mail when your account is signed in to from a new browser.",
+	"alerts_off": "New-sign-in mails are off. Mails about password and address changes still come.",
 }
 
 // handleSessionsPage lists the person's sessions with a button to end each.
@@ -96,6 +98,9 @@ type securityView struct {
 	RecoveryLeft int
 	// Extra is an enrolment in progress (totpView) or fresh recovery codes.
 	Extra any
+	// Mail says lacop sends mail; NewSignInMails whether this person gets
+	// one for a sign-in from a new browser.
+	Mail, NewSignInMails bool
 	// Apps are the apps the person allowed (OpenID Connect).
 	Apps []oidc.AllowedApp
 }
@@ -130,7 +135,13 @@ func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, status i
 			return
 		}
 	}
-	data.Data = securityView{Others: len(views) - 1, TOTP: user.HasTOTP(), RecoveryLeft: left, Extra: data.Data, Apps: apps}
+	alerts, err := s.auth.NewSignInAlerts(r.Context(), user.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	data.Data = securityView{Others: len(views) - 1, TOTP: user.HasTOTP(), RecoveryLeft: left, Extra: data.Data, Apps: apps,
+		Mail: s.auth.Letters != nil, NewSignInMails: alerts}
 	s.render(w, r, status, "security.html", data)
 }
 

@@ -25,6 +25,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /reset", s.handleResetSubmit)
 	mux.HandleFunc("GET /reset/{token}", s.handleResetLinkPage)
 	mux.HandleFunc("POST /reset/{token}", s.handleResetLinkSubmit)
+	mux.HandleFunc("GET /not-me/{token}", s.handleNotMePage)
+	mux.HandleFunc("POST /not-me/{token}", s.handleNotMeSubmit)
+	mux.HandleFunc("POST /security/alerts", s.pageSession(s.handleAlertsSubmit))
 	mux.HandleFunc("GET /verify-email/{token}", s.handleVerifyEmailPage)
 	mux.HandleFunc("POST /verify-email/{token}", s.handleVerifyEmailSubmit)
 

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lacop/lacop/access"
+	"github.com/lacop/lacop/auth"
 	"github.com/lacop/lacop/connlimit"
 	"github.com/lacop/lacop/redirect"
 	"github.com/lacop/lacop/web"
@@ -182,6 +183,9 @@ func (m *Main) sweep(ctx context.Context) {
 		}
 		if err := m.Auth.Links.PruneLinks(ctx, m.Auth.Now()); err != nil {
 			m.warnUnlessEnded(ctx, "prune links", err)
+		}
+		if err := m.Auth.Devices.PruneDevices(ctx, m.Auth.Now().Add(-auth.DeviceMaxAge)); err != nil {
+			m.warnUnlessEnded(ctx, "prune devices", err)
 		}
 		m.pruneApps(ctx)
 	})

@@ -97,7 +97,7 @@ func (b *backend) openSQL(ctx context.Context, m *Main) error {
 			Users: postgres.NewUserStore(db), Sessions: postgres.NewSessionStore(db), Audit: postgres.NewAuditStore(db),
 			Setup: postgres.NewSetupStore(db), SecondFactors: postgres.NewSecondFactorStore(db),
 			Regulation: postgres.NewRegulationStore(db), Tokens: postgres.NewTokenStore(db), Keys: postgres.NewKeyStore(db),
-			Notify: n, Links: postgres.NewLinkStore(db),
+			Notify: n, Links: postgres.NewLinkStore(db), Devices: postgres.NewDeviceStore(db),
 		}
 		b.apps, b.outbox = postgres.NewAppStore(db), postgres.NewOutboxStore(db)
 		b.relay = n
@@ -115,7 +115,7 @@ func (b *backend) openSQL(ctx context.Context, m *Main) error {
 			Users: sqlite.NewUserStore(db), Sessions: sqlite.NewSessionStore(db), Audit: sqlite.NewAuditStore(db),
 			Setup: sqlite.NewSetupStore(db), SecondFactors: sqlite.NewSecondFactorStore(db),
 			Regulation: sqlite.NewRegulationStore(db), Tokens: sqlite.NewTokenStore(db), Keys: sqlite.NewKeyStore(db),
-			Notify: n, Links: sqlite.NewLinkStore(db),
+			Notify: n, Links: sqlite.NewLinkStore(db), Devices: sqlite.NewDeviceStore(db),
 		}
 		b.apps, b.outbox = sqlite.NewAppStore(db), sqlite.NewOutboxStore(db)
 		b.relay = n
