@@ -53,7 +53,7 @@ func TestNewSignInAlert(t *testing.T) {
 	const firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
 	const safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1"
 	p.addUser(ann)
-	s1, laptop := signInFrom(t, p, ann, "", firefox)   // the first browser: nothing to tell
+	s1, laptop := signInFrom(t, p, ann, "", firefox)    // the first browser: nothing to tell
 	s2, again := signInFrom(t, p, ann, laptop, firefox) // the same one again
 	if again != laptop {
 		t.Errorf("a known browser's device id changed")
