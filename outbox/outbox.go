@@ -1,5 +1,5 @@
 // Package outbox delivers what lacop must tell other systems — an app's
-// back-channel logout, later a mail — at least once, although the process
+// back-channel logout, a mail — at least once, although the process
 // that wrote it may crash the moment after. The deliveries are rows in the
 // store, written in the same transaction as the change they announce; a
 // Sender on every instance claims due ones under a lease (so each is worked
