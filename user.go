@@ -29,6 +29,10 @@ type User struct {
 	// TOTPSecret is the sealed (encrypted) TOTP secret; empty when the user
 	// has no second factor.
 	TOTPSecret []byte `json:"-"`
+	// Passkeys counts the user's registered passkeys (read with the user,
+	// so deciding whether a session owes a second factor costs no extra
+	// read).
+	Passkeys int `json:"-"`
 
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"-"`
@@ -36,6 +40,10 @@ type User struct {
 
 // HasTOTP reports whether the user signs in with a second factor.
 func (u *User) HasTOTP() bool { return len(u.TOTPSecret) > 0 }
+
+// HasSecondFactor reports whether a password alone leaves the user's
+// session owing a second step: a TOTP secret or a passkey is registered.
+func (u *User) HasSecondFactor() bool { return u.HasTOTP() || u.Passkeys > 0 }
 
 // emailProfile is PRECIS's UsernameCaseMapped profile (RFC 8265 §3.3)
 // without its Bidi Rule: fullwidth letters folded to their usual width,

@@ -45,6 +45,7 @@ func stores(db *postgres.DB) storetest.Stores {
 		Outbox:       postgres.NewOutboxStore(db),
 		Links:        postgres.NewLinkStore(db),
 		Devices:      postgres.NewDeviceStore(db),
+		Passkeys:     postgres.NewPasskeyStore(db),
 		CacheLeases:  postgres.NewCacheLeases(db),
 	}
 }

@@ -19,6 +19,9 @@ func NewUserStore(db *DB) *UserStore { return &UserStore{db: db} }
 
 const userColumns = `id, email, name, admin, groups, password_hash, disabled, token_version, created_at, updated_at, totp_secret`
 
+// userSelect is userColumns and the user's passkey count.
+const userSelect = userColumns + `, (SELECT count(*) FROM passkeys WHERE passkeys.user_id = users.id)`
+
 // CreateUser implements lacop.UserStore.
 func (s *UserStore) CreateUser(ctx context.Context, u *lacop.User) error {
 	return createUser(ctx, s.db.pool, s.db, u)
@@ -52,12 +55,12 @@ func createUser(ctx context.Context, q queryer, db *DB, u *lacop.User) error {
 
 // UserByID implements lacop.UserStore.
 func (s *UserStore) UserByID(ctx context.Context, id string) (*lacop.User, error) {
-	return s.one(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id)
+	return s.one(ctx, `SELECT `+userSelect+` FROM users WHERE id = $1`, id)
 }
 
 // UserByEmail implements lacop.UserStore.
 func (s *UserStore) UserByEmail(ctx context.Context, email string) (*lacop.User, error) {
-	return s.one(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1`, lacop.NormalizeEmail(email))
+	return s.one(ctx, `SELECT `+userSelect+` FROM users WHERE email = $1`, lacop.NormalizeEmail(email))
 }
 
 func (s *UserStore) one(ctx context.Context, query, arg string) (*lacop.User, error) {
@@ -75,7 +78,7 @@ func (s *UserStore) one(ctx context.Context, query, arg string) (*lacop.User, er
 
 // Users implements lacop.UserStore.
 func (s *UserStore) Users(ctx context.Context) ([]*lacop.User, error) {
-	rows, err := s.db.pool.Query(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, seq`)
+	rows, err := s.db.pool.Query(ctx, `SELECT `+userSelect+` FROM users ORDER BY created_at, seq`)
 	if err != nil {
 		return nil, wrap("users", err)
 	}
@@ -159,7 +162,7 @@ func scanUser(row pgx.Row) (*lacop.User, error) {
 	var u lacop.User
 	var created, updated int64
 	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Admin, &u.Groups, &u.PasswordHash,
-		&u.Disabled, &u.TokenVersion, &created, &updated, &u.TOTPSecret); err != nil {
+		&u.Disabled, &u.TokenVersion, &created, &updated, &u.TOTPSecret, &u.Passkeys); err != nil {
 		return nil, err
 	}
 	if u.Groups == nil {

@@ -223,6 +223,14 @@ func (db *DB) writeTx(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 // ms and fromMS convert between time.Time and the stored Unix milliseconds.
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
+// msOrZero is ms with the zero time stored as 0 ("not yet").
+func msOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return ms(t)
+}
+
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 
 // Counts reports how many rows each table of sessions, tokens, regulation,

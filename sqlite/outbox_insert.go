@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"time"
 
 	"github.com/lacop/lacop"
 )
@@ -16,12 +15,6 @@ import (
 // defined in one place. Errors other than domain ones come back as they
 // are, for the caller's transaction to wrap.
 func insertDeliveries(ctx context.Context, ex execer, ds []*lacop.Delivery) error {
-	msOrZero := func(t time.Time) int64 {
-		if t.IsZero() {
-			return 0
-		}
-		return ms(t)
-	}
 	for _, d := range ds {
 		if d.ID == "" || d.Kind == "" {
 			return lacop.Errorf(lacop.EINVALID, "A delivery needs an id and a kind.")

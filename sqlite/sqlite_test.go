@@ -49,6 +49,7 @@ func stores(db *sqlite.DB) storetest.Stores {
 		Outbox:       sqlite.NewOutboxStore(db),
 		Links:        sqlite.NewLinkStore(db),
 		Devices:      sqlite.NewDeviceStore(db),
+		Passkeys:     sqlite.NewPasskeyStore(db),
 	}
 }
 

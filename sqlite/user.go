@@ -22,6 +22,9 @@ func NewUserStore(db *DB) *UserStore { return &UserStore{db: db} }
 
 const userColumns = `id, email, name, admin, groups_json, password_hash, disabled, token_version, created_at, updated_at, totp_secret`
 
+// userSelect is userColumns and the user's passkey count.
+const userSelect = userColumns + `, (SELECT count(*) FROM passkeys WHERE passkeys.user_id = users.id)`
+
 // CreateUser implements lacop.UserStore.
 func (s *UserStore) CreateUser(ctx context.Context, u *lacop.User) error {
 	return createUser(ctx, s.db.write, s.db, u)
@@ -61,12 +64,12 @@ func createUser(ctx context.Context, ex execer, db *DB, u *lacop.User) error {
 
 // UserByID implements lacop.UserStore.
 func (s *UserStore) UserByID(ctx context.Context, id string) (*lacop.User, error) {
-	return s.one(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id)
+	return s.one(ctx, `SELECT `+userSelect+` FROM users WHERE id = ?`, id)
 }
 
 // UserByEmail implements lacop.UserStore.
 func (s *UserStore) UserByEmail(ctx context.Context, email string) (*lacop.User, error) {
-	return s.one(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, lacop.NormalizeEmail(email))
+	return s.one(ctx, `SELECT `+userSelect+` FROM users WHERE email = ?`, lacop.NormalizeEmail(email))
 }
 
 func (s *UserStore) one(ctx context.Context, query string, arg any) (*lacop.User, error) {
@@ -81,7 +84,7 @@ func (s *UserStore) one(ctx context.Context, query string, arg any) (*lacop.User
 
 // Users implements lacop.UserStore.
 func (s *UserStore) Users(ctx context.Context) ([]*lacop.User, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY created_at, rowid`)
+	rows, err := s.db.read.QueryContext(ctx, `SELECT `+userSelect+` FROM users ORDER BY created_at, rowid`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: users: %w", err)
 	}
@@ -161,7 +164,7 @@ func scanUser(row scanner) (*lacop.User, error) {
 	var groups string
 	var created, updated int64
 	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Admin, &groups, &u.PasswordHash,
-		&u.Disabled, &u.TokenVersion, &created, &updated, &u.TOTPSecret); err != nil {
+		&u.Disabled, &u.TokenVersion, &created, &updated, &u.TOTPSecret, &u.Passkeys); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(groups), &u.Groups); err != nil {

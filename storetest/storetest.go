@@ -34,6 +34,8 @@ type Stores struct {
 	// live in the SQL store beside it).
 	Links   lacop.LinkStore
 	Devices lacop.DeviceStore
+	// Passkeys is nil for backends that keep none (Redis).
+	Passkeys lacop.PasskeyStore
 	// CacheLeases is nil for backends one machine holds (SQLite: its
 	// processes share a mapped epoch instead).
 	CacheLeases lacop.CacheLeaseStore
@@ -61,6 +63,9 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 	}
 	if open(t).Devices != nil {
 		t.Run("Devices", func(t *testing.T) { testDevices(t, open(t).Devices) })
+	}
+	if open(t).Passkeys != nil {
+		t.Run("Passkeys", func(t *testing.T) { testPasskeys(t, open) })
 	}
 	if open(t).CacheLeases != nil {
 		t.Run("CacheLeases", func(t *testing.T) { testCacheLeases(t, open) })
