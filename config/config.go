@@ -45,6 +45,7 @@ type Config struct {
 	Log           Log           `yaml:"log"`
 	OIDC          OIDC          `yaml:"oidc"`
 	SMTP          SMTP          `yaml:"smtp"`
+	WebAuthn      WebAuthn      `yaml:"webauthn"`
 }
 
 // Storage says where users, sessions and tokens live.

@@ -106,6 +106,7 @@ func (c *Config) problems() []problem {
 	ck.oneOf("log.format", c.Log.Format, "text", "json")
 	c.OIDC.check(&ck)
 	c.SMTP.check(&ck)
+	c.checkWebAuthn(&ck)
 	return ck
 }
 
