@@ -53,6 +53,14 @@ const (
 	// or links), and one it gave up sending.
 	AuditMailQueued = "mail.queued"
 	AuditMailFailed = "mail.failed"
+	// Passkeys: registered, removed, a sign-in (or second factor) with
+	// one, a refused attempt, and a counter that went backwards (a
+	// cloned authenticator; the sign-in is refused).
+	AuditPasskeyRegistered     = "passkey.registered"
+	AuditPasskeyRemoved        = "passkey.removed"
+	AuditPasskeySucceeded      = "passkey.succeeded"
+	AuditPasskeyFailed         = "passkey.failed"
+	AuditPasskeyCloneSuspected = "passkey.clone_suspected"
 )
 
 // AuditTypes lists every audit event type, for filters that offer them
@@ -67,6 +75,7 @@ func AuditTypes() []string {
 		AuditUserCreated, AuditUserDisabled,
 		AuditOIDCAuthorized, AuditOIDCConsentRevoked, AuditOIDCLogoutSent, AuditOIDCLogoutFailed,
 		AuditMailQueued, AuditMailFailed,
+		AuditPasskeyRegistered, AuditPasskeyRemoved, AuditPasskeySucceeded, AuditPasskeyFailed, AuditPasskeyCloneSuspected,
 	}
 }
 

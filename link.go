@@ -16,6 +16,10 @@ const (
 	// LinkNotMe is the "This wasn't me" button of a new-sign-in mail: 7
 	// days, one use. Data is the session the mail was about.
 	LinkNotMe = "not_me"
+	// LinkPasskeyCeremony is not mailed: it keeps a passkey ceremony
+	// (its challenge and purpose) between the options a browser gets and
+	// its answer, 5 minutes, one use. The token lives in a cookie.
+	LinkPasskeyCeremony = "passkey_ceremony"
 )
 
 // Link is a one-time link lacop mailed to a person (or an admin handed

@@ -18,6 +18,7 @@ import (
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/accesstoken"
+	"github.com/lacop/lacop/passkey"
 	"github.com/lacop/lacop/password"
 	"github.com/lacop/lacop/seal"
 )
@@ -70,6 +71,8 @@ type Stores struct {
 	Links lacop.LinkStore
 	// Devices remembers the browsers people signed in from.
 	Devices lacop.DeviceStore
+	// Passkeys keeps passkeys and the sessions each one signed in.
+	Passkeys lacop.PasskeyStore
 }
 
 // Service performs every sign-in, check and sign-out.
@@ -91,6 +94,10 @@ type Service struct {
 
 	// Letters queues mail (security alerts); nil when lacop sends none.
 	Letters Letters
+
+	// WebAuthn runs passkey ceremonies; nil when the portal has no domain
+	// a browser accepts as an RP ID (passkeys are off).
+	WebAuthn *passkey.RP
 
 	// Now and Rand are injectable so tests control time and randomness.
 	Now  func() time.Time

@@ -110,7 +110,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*SignIn, error) 
 		return nil, errBadCredentials
 	}
 	att.succeeded(ctx)
-	if user.HasTOTP() {
+	if user.HasSecondFactor() {
 		// The password was right, but the session would owe a second
 		// factor that is banned: refuse now, for any address. Only someone
 		// with the password gets here, so the ban tells nobody else a thing.
@@ -125,7 +125,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*SignIn, error) 
 
 	in, err := s.startSession(ctx, user, lacop.AuthLevelOneFactor, req.RememberMe, req.Client)
 	if err == nil {
-		in.SecondFactorRequired = user.HasTOTP()
+		in.SecondFactorRequired = user.HasSecondFactor()
 	}
 	if err != nil {
 		return nil, err

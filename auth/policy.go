@@ -29,6 +29,12 @@ const (
 	ReasonTokenReuse      Reason = "token_reuse"
 	ReasonSessionLimit    Reason = "session_limit"
 	ReasonTOTPReset       Reason = "second_factor_reset"
+	// ReasonPasskeyRemoved ends the sessions that signed in (or passed
+	// their second factor) with a passkey being removed.
+	ReasonPasskeyRemoved Reason = "passkey_removed"
+	// ReasonPasskeyCloned ends them when the passkey's counter went
+	// backwards: someone may hold a copy of it.
+	ReasonPasskeyCloned Reason = "passkey_cloned"
 )
 
 // scope is which of a user's sessions an event ends.
@@ -38,6 +44,7 @@ const (
 	scopeCurrent scope = iota // the one session the event is about
 	scopeOthers               // every session of the user but the current one
 	scopeAll                  // every session of the user
+	scopeListed               // the sessions the caller names (those a passkey signed in)
 )
 
 // rule is one row of the policy: what an event ends.
@@ -73,6 +80,8 @@ var policy = map[Reason]rule{
 	ReasonPasswordReset:   {scope: scopeAll, bumpTokenVersion: true, notify: "admin"},
 	ReasonUserDisabled:    {scope: scopeAll, bumpTokenVersion: true, notify: "admin"},
 	ReasonTOTPReset:       {scope: scopeAll, bumpTokenVersion: true, notify: "admin"},
+	ReasonPasskeyRemoved:  {scope: scopeListed, notify: "passkey_removed"},
+	ReasonPasskeyCloned:   {scope: scopeListed, notify: "passkey_cloned"},
 }
 
 // Outcome is what an event ended.
@@ -98,6 +107,12 @@ func (o *Outcome) Revoked() int { return len(o.Ended) }
 // sent afterwards can promise they are dead; then it records and announces
 // each ended session.
 func (s *Service) end(ctx context.Context, reason Reason, userID string, current *lacop.Session, actorID string, c Client) (*Outcome, error) {
+	return s.endWith(ctx, reason, userID, current, nil, actorID, c)
+}
+
+// endWith is end for every scope; listed are the sessions a scopeListed
+// row ends (current among them or not).
+func (s *Service) endWith(ctx context.Context, reason Reason, userID string, current *lacop.Session, listed []string, actorID string, c Client) (*Outcome, error) {
 	r, ok := policy[reason]
 	if !ok {
 		return nil, fmt.Errorf("auth: no policy for %q", reason)
@@ -140,6 +155,18 @@ func (s *Service) end(ctx context.Context, reason Reason, userID string, current
 		} else {
 			tokenIDs = append(tokenIDs, current.ID)
 		}
+	case r.scope == scopeListed:
+		for _, id := range listed {
+			// Tokens end whether or not the session still existed (its
+			// end may have been lost on the way back).
+			tokenIDs = append(tokenIDs, id)
+			existed, err := s.Sessions.DeleteSession(ctx, id)
+			if err != nil {
+				failed = err
+			} else if existed {
+				out.Ended = append(out.Ended, &lacop.Session{ID: id, UserID: userID})
+			}
+		}
 	case r.scope == scopeOthers && current != nil:
 		out.Ended, failed = s.Sessions.DeleteUserSessions(ctx, userID, current.ID)
 	case r.scope == scopeAll, r.scope == scopeOthers:
@@ -147,12 +174,14 @@ func (s *Service) end(ctx context.Context, reason Reason, userID string, current
 	}
 	if failed != nil {
 		failed = unavailable("end sessions", failed)
-		if len(out.Ended) == 0 {
+		if len(out.Ended) == 0 && len(tokenIDs) == 0 {
 			return nil, failed
 		}
 	}
 	for _, sess := range out.Ended {
-		tokenIDs = append(tokenIDs, sess.ID)
+		if r.scope != scopeListed {
+			tokenIDs = append(tokenIDs, sess.ID)
+		}
 		if current != nil && sess.ID == current.ID {
 			out.CurrentEnded = true
 		}

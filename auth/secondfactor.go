@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/totp"
@@ -33,9 +34,9 @@ var (
 // Pending says what id must do before it may use anything else.
 func (s *Service) Pending(id *Identity) Step {
 	switch {
-	case id.User.HasTOTP() && id.Session.AuthLevel < lacop.AuthLevelTwoFactor:
+	case id.User.HasSecondFactor() && id.Session.AuthLevel < lacop.AuthLevelTwoFactor:
 		return StepSecondFactor
-	case s.Config.RequireSecondFactor && !id.User.HasTOTP():
+	case s.Config.RequireSecondFactor && !id.User.HasSecondFactor():
 		return StepEnrol
 	}
 	return StepNone
@@ -92,6 +93,13 @@ func (s *Service) VerifySecondFactor(ctx context.Context, id *Identity, code, re
 // checkSecondFactor checks a TOTP code (each accepted once) or a recovery
 // code (each usable once).
 func (s *Service) checkSecondFactor(ctx context.Context, u *lacop.User, code, recoveryCode string) (string, bool, error) {
+	if !u.HasTOTP() {
+		// Passkeys only: no code can be right (and there is no secret to open).
+		if recoveryCode != "" {
+			return "recovery_code", false, nil
+		}
+		return "totp", false, nil
+	}
 	if recoveryCode != "" {
 		used, err := s.SecondFactors.UseRecoveryCode(ctx, u.ID, totp.HashRecoveryCode(recoveryCode))
 		if err != nil {
@@ -237,9 +245,9 @@ func (s *Service) DisableTOTP(ctx context.Context, id *Identity, pw string, c Cl
 	return s.end(ctx, ReasonTOTPDisabled, id.User.ID, id.Session, id.User.ID, c)
 }
 
-// ResetTOTP removes a user's second factor on an admin's or the operator's
-// say, and ends every session of that user: whoever holds them signed in
-// with a factor that no longer exists.
+// ResetTOTP removes a user's second factors (TOTP and every passkey) on
+// an admin's or the operator's say, and ends every session of that user:
+// whoever holds them signed in with a factor that no longer exists.
 func (s *Service) ResetTOTP(ctx context.Context, userID, actorID string, c Client) error {
 	u, err := s.Users.UserByID(ctx, userID)
 	if err != nil {
@@ -248,8 +256,12 @@ func (s *Service) ResetTOTP(ctx context.Context, userID, actorID string, c Clien
 	if _, err := s.SecondFactors.DisableTOTP(ctx, userID); err != nil {
 		return unavailable("reset totp", err)
 	}
+	removed, err := s.Passkeys.DeleteUserPasskeys(context.WithoutCancel(ctx), userID)
+	if err != nil {
+		return unavailable("reset passkeys", err)
+	}
 	s.record(ctx, append([]*lacop.AuditEvent{{Type: lacop.AuditSecondFactorDisabled, UserID: userID, ActorID: actorID,
-		IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"by": actorKind(actorID, userID, c)}}},
+		IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"by": actorKind(actorID, userID, c), "passkeys": fmt.Sprint(removed)}}},
 		s.letter(u, "", "second_factor_removed", map[string]string{"by": "admin"}, c)...)...)
 	_, err = s.end(ctx, ReasonTOTPReset, userID, nil, actorID, c)
 	return err

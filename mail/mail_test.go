@@ -17,7 +17,7 @@ import (
 var everything = map[string]string{
 	"time": "5 December 2026, 18:40 UTC", "ip": "203.0.113.7", "browser": "Firefox 140 on Linux <b>x</b>",
 	"new": "new@example.com", "by": "self", "kept": "true", "count": "3", "step": "password", "until": "19:00 UTC",
-	"link": "https://auth.example.com/reset/TOKEN", "expires": "5 December 2026, 19:10 UTC",
+	"link": "https://auth.example.com/reset/TOKEN", "expires": "5 December 2026, 19:10 UTC", "name": "Work <i>laptop</i>",
 }
 
 func TestRenderEveryTemplate(t *testing.T) {

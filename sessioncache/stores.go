@@ -312,3 +312,65 @@ func (s *TokenStore) DeleteRefreshTokens(ctx context.Context, sessionIDs ...stri
 func (s *TokenStore) DeleteUserRefreshTokens(ctx context.Context, userID string) error {
 	return s.inner.DeleteUserRefreshTokens(ctx, userID)
 }
+
+// PasskeyStore bumps the epoch on the writes that change a cached user
+// (the passkey count decides whether a session owes a second factor).
+// Passkeys themselves are not cached: they are read at sign-in only.
+type PasskeyStore struct {
+	c     *Cache
+	inner lacop.PasskeyStore
+}
+
+var _ lacop.PasskeyStore = (*PasskeyStore)(nil)
+
+// Passkeys wraps a passkey store.
+func (c *Cache) Passkeys(inner lacop.PasskeyStore) *PasskeyStore {
+	return &PasskeyStore{c: c, inner: inner}
+}
+
+// AddPasskey writes through and bumps the epoch.
+func (s *PasskeyStore) AddPasskey(ctx context.Context, p *lacop.Passkey) error {
+	return s.c.changed(ctx, s.inner.AddPasskey(ctx, p))
+}
+
+// UserPasskeys reads through.
+func (s *PasskeyStore) UserPasskeys(ctx context.Context, userID string) ([]*lacop.Passkey, error) {
+	return s.inner.UserPasskeys(ctx, userID)
+}
+
+// PasskeyByCredentialID reads through.
+func (s *PasskeyStore) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*lacop.Passkey, error) {
+	return s.inner.PasskeyByCredentialID(ctx, credentialID)
+}
+
+// UsePasskey writes through: the counter is not cached.
+func (s *PasskeyStore) UsePasskey(ctx context.Context, id string, count uint32, at time.Time) (bool, error) {
+	return s.inner.UsePasskey(ctx, id, count, at)
+}
+
+// BindPasskeySession writes through.
+func (s *PasskeyStore) BindPasskeySession(ctx context.Context, id, sessionID string) error {
+	return s.inner.BindPasskeySession(ctx, id, sessionID)
+}
+
+// PasskeySessions reads through.
+func (s *PasskeyStore) PasskeySessions(ctx context.Context, id string) ([]string, error) {
+	return s.inner.PasskeySessions(ctx, id)
+}
+
+// RenamePasskey writes through.
+func (s *PasskeyStore) RenamePasskey(ctx context.Context, userID, id, name string) error {
+	return s.inner.RenamePasskey(ctx, userID, id, name)
+}
+
+// DeletePasskey writes through and bumps the epoch.
+func (s *PasskeyStore) DeletePasskey(ctx context.Context, userID, id string) (*lacop.Passkey, []string, error) {
+	p, sessions, err := s.inner.DeletePasskey(ctx, userID, id)
+	return p, sessions, s.c.changed(ctx, err)
+}
+
+// DeleteUserPasskeys writes through and bumps the epoch.
+func (s *PasskeyStore) DeleteUserPasskeys(ctx context.Context, userID string) (int, error) {
+	n, err := s.inner.DeleteUserPasskeys(ctx, userID)
+	return n, s.c.changed(ctx, err)
+}

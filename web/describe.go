@@ -35,6 +35,11 @@ var eventTexts = map[string]string{
 	lacop.AuditEmailChangeRequested:   "Email change asked for, waiting for the new address to confirm",
 	lacop.AuditMailQueued:             "Mail sent to you",
 	lacop.AuditMailFailed:             "A mail to you could not be delivered",
+	lacop.AuditPasskeyRegistered:      "Passkey added",
+	lacop.AuditPasskeyRemoved:         "Passkey removed",
+	lacop.AuditPasskeySucceeded:       "Signed in with a passkey",
+	lacop.AuditPasskeyFailed:          "A passkey was not accepted",
+	lacop.AuditPasskeyCloneSuspected:  "A passkey looked copied; its sign-in was refused and its sessions ended",
 }
 
 // reasonTexts explain why a session ended.
@@ -54,6 +59,8 @@ var reasonTexts = map[string]string{
 	"user_disabled":          "account disabled",
 	"token_reuse":            "a used app token was presented again",
 	"session_limit":          "too many sessions; the least recently used one ended",
+	"passkey_removed":        "the passkey it signed in with was removed",
+	"passkey_cloned":         "the passkey it signed in with looked copied",
 }
 
 var byTexts = map[string]string{"self": "by you", "admin": "by an administrator", "cli": "by an operator", "system": "automatically"}

@@ -24,6 +24,7 @@ import (
 	"github.com/lacop/lacop/mail"
 	"github.com/lacop/lacop/oidc"
 	"github.com/lacop/lacop/outbox"
+	"github.com/lacop/lacop/passkey"
 	"github.com/lacop/lacop/password"
 	"github.com/lacop/lacop/seal"
 	"github.com/lacop/lacop/sessioncache"
@@ -233,6 +234,11 @@ func (m *Main) OpenService(ctx context.Context) error {
 	}
 	if err := m.openMail(sealer); err != nil {
 		return err
+	}
+	if rpID, ok := cfg.PasskeyRPID(); ok {
+		if m.Auth.WebAuthn, err = passkey.New(rpID, cfg.PasskeyRPName(), cfg.PasskeyOrigin()); err != nil {
+			return err
+		}
 	}
 	// Like a schema migration, on every open: addresses an older lacop
 	// stored un-normalised must be found by the first command run.

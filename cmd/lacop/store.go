@@ -97,7 +97,7 @@ func (b *backend) openSQL(ctx context.Context, m *Main) error {
 			Users: postgres.NewUserStore(db), Sessions: postgres.NewSessionStore(db), Audit: postgres.NewAuditStore(db),
 			Setup: postgres.NewSetupStore(db), SecondFactors: postgres.NewSecondFactorStore(db),
 			Regulation: postgres.NewRegulationStore(db), Tokens: postgres.NewTokenStore(db), Keys: postgres.NewKeyStore(db),
-			Notify: n, Links: postgres.NewLinkStore(db), Devices: postgres.NewDeviceStore(db),
+			Notify: n, Links: postgres.NewLinkStore(db), Devices: postgres.NewDeviceStore(db), Passkeys: postgres.NewPasskeyStore(db),
 		}
 		b.apps, b.outbox = postgres.NewAppStore(db), postgres.NewOutboxStore(db)
 		b.relay = n
@@ -115,7 +115,7 @@ func (b *backend) openSQL(ctx context.Context, m *Main) error {
 			Users: sqlite.NewUserStore(db), Sessions: sqlite.NewSessionStore(db), Audit: sqlite.NewAuditStore(db),
 			Setup: sqlite.NewSetupStore(db), SecondFactors: sqlite.NewSecondFactorStore(db),
 			Regulation: sqlite.NewRegulationStore(db), Tokens: sqlite.NewTokenStore(db), Keys: sqlite.NewKeyStore(db),
-			Notify: n, Links: sqlite.NewLinkStore(db), Devices: sqlite.NewDeviceStore(db),
+			Notify: n, Links: sqlite.NewLinkStore(db), Devices: sqlite.NewDeviceStore(db), Passkeys: sqlite.NewPasskeyStore(db),
 		}
 		b.apps, b.outbox = sqlite.NewAppStore(db), sqlite.NewOutboxStore(db)
 		b.relay = n
@@ -149,6 +149,7 @@ func (b *backend) cache(dataDir string) (*sessioncache.FileEpoch, error) {
 	s := &b.stores
 	s.Users, s.Sessions = c.Users(s.Users), c.Sessions(s.Sessions)
 	s.SecondFactors, s.Tokens = c.SecondFactors(s.SecondFactors), c.Tokens(s.Tokens)
+	s.Passkeys = c.Passkeys(s.Passkeys)
 	b.closers = append(b.closers, epoch.Close)
 	return epoch, nil
 }
@@ -172,6 +173,7 @@ func (b *backend) sharedCache(hold bool, fresh time.Duration, logger *slog.Logge
 	s := &b.stores
 	s.Users, s.Sessions = c.Users(s.Users), c.Sessions(s.Sessions)
 	s.SecondFactors, s.Tokens = c.SecondFactors(s.SecondFactors), c.Tokens(s.Tokens)
+	s.Passkeys = c.Passkeys(s.Passkeys)
 	return peers
 }
 
