@@ -146,8 +146,8 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, id *Identity, pw
 // PasskeyAdded is a registration finished.
 type PasskeyAdded struct {
 	Passkey *lacop.Passkey
-	// NewSecret is set when the session rose to level 2 with it (the
-	// person had to set up a second factor): the cookie changes.
+	// NewSecret is set when the session rose to level 2 with it (it was
+	// at one factor): the cookie changes.
 	NewSecret string
 }
 
@@ -187,12 +187,9 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, id *Identity, t
 		ActorID: id.User.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"passkey": p.ID, "name": p.Name}}},
 		s.letter(id.User, "", "passkey_added", map[string]string{"name": p.Name}, c)...)...)
 	out := &PasskeyAdded{Passkey: p}
-	if id.Session.AuthLevel < lacop.AuthLevelTwoFactor && s.Pending(id) == StepEnrol {
-		// The person had to set up a second factor and just did: like a
-		// confirmed TOTP, the session rises, bound to the new passkey.
-		if err := s.bindPasskey(ctx, p.ID, id.Session.ID); err != nil {
-			return nil, err
-		}
+	if id.Session.AuthLevel < lacop.AuthLevelTwoFactor {
+		// Like a confirmed TOTP: the session that set the factor up rises
+		// (under a fresh secret) rather than owing it at once.
 		if out.NewSecret, err = s.raise(ctx, id.Session); err != nil {
 			return nil, err
 		}

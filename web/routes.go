@@ -19,6 +19,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /logout", s.handleLogoutSubmit)
 
 	// Forgotten passwords: a link by mail (or from an admin).
+	mux.HandleFunc("POST /api/passkeys/login/options", s.handlePasskeyLoginOptions)
+	mux.HandleFunc("POST /api/passkeys/login", s.handlePasskeyLogin)
 	mux.HandleFunc("POST /api/password-reset", s.handleResetRequestAPI)
 	mux.HandleFunc("POST /api/password-reset/complete", s.handleResetCompleteAPI)
 	mux.HandleFunc("GET /reset", s.handleResetPage)
@@ -37,6 +39,14 @@ func (s *Server) routes() http.Handler {
 
 	// The second factor: completing a half sign-in, enrolling, turning off.
 	mux.HandleFunc("POST /api/login/second-factor", s.apiStep(auth.StepSecondFactor, s.handleSecondFactorAPI))
+	mux.HandleFunc("POST /api/login/second-factor/passkey/options", s.apiStep(auth.StepSecondFactor, s.handlePasskeySecondFactorOptions))
+	mux.HandleFunc("POST /api/login/second-factor/passkey", s.apiStep(auth.StepSecondFactor, s.handlePasskeySecondFactor))
+	mux.HandleFunc("GET /api/account/passkeys", s.apiStep(auth.StepEnrol, s.handlePasskeysList))
+	mux.HandleFunc("POST /api/account/passkeys/options", s.apiStep(auth.StepEnrol, s.handlePasskeyRegisterOptions))
+	mux.HandleFunc("POST /api/account/passkeys", s.apiStep(auth.StepEnrol, s.handlePasskeyRegister))
+	mux.HandleFunc("PATCH /api/account/passkeys/{id}", s.apiSession(s.handlePasskeyRename))
+	mux.HandleFunc("GET /api/account/passkeys/{id}/sessions", s.apiSession(s.handlePasskeySessions))
+	mux.HandleFunc("DELETE /api/account/passkeys/{id}", s.apiSession(s.handlePasskeyRemove))
 	mux.HandleFunc("GET /login/second-factor", s.pageStep(auth.StepSecondFactor, s.handleSecondFactorPage))
 	mux.HandleFunc("POST /login/second-factor", s.pageStep(auth.StepSecondFactor, s.handleSecondFactorSubmit))
 	mux.HandleFunc("POST /api/account/totp", s.apiStep(auth.StepEnrol, s.handleTOTPStart))
@@ -98,6 +108,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/admin/users/{id}/revoke-sessions", s.apiAdmin(s.handleAdminUserRevoke))
 	mux.HandleFunc("DELETE /api/admin/users/{id}/totp", s.apiAdmin(s.handleAdminResetTOTP))
 	mux.HandleFunc("POST /api/admin/users/{id}/reset-link", s.apiAdmin(s.handleAdminResetLink))
+	mux.HandleFunc("GET /api/admin/users/{id}/passkeys", s.apiAdmin(s.handleAdminPasskeys))
+	mux.HandleFunc("DELETE /api/admin/users/{id}/passkeys/{passkey}", s.apiAdmin(s.handleAdminPasskeyRemove))
 	mux.HandleFunc("GET /api/admin/sessions", s.apiAdmin(s.handleAdminSessions))
 	mux.HandleFunc("DELETE /api/admin/sessions/{id}", s.apiAdmin(s.handleAdminSessionDelete))
 	mux.HandleFunc("GET /api/admin/audit", s.apiAdmin(s.handleAdminAudit))
