@@ -555,6 +555,25 @@ func (s *Service) AdminRemovePasskey(ctx context.Context, userID, passkeyID, act
 	return s.removePasskey(ctx, u, passkeyID, nil, actorID, c)
 }
 
+// AdminRemovePasskeys removes every passkey of a person, one by one, each
+// ending the sessions it signed in (other sessions stay, unlike reset-2fa).
+func (s *Service) AdminRemovePasskeys(ctx context.Context, userID, actorID string, c Client) error {
+	u, err := s.Users.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	list, err := s.ListPasskeys(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, p := range list {
+		if _, err := s.removePasskey(ctx, u, p.ID, nil, actorID, c); err != nil && !errors.Is(err, errPasskeyNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Service) removePasskey(ctx context.Context, u *lacop.User, passkeyID string, current *lacop.Session, actorID string, c Client) (*Outcome, error) {
 	ctx = context.WithoutCancel(ctx)
 	p, sessions, err := s.Passkeys.DeletePasskey(ctx, u.ID, passkeyID)

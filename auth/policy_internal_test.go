@@ -24,6 +24,8 @@ var allReasons = []Reason{
 	ReasonTokenReuse,
 	ReasonSessionLimit,
 	ReasonTOTPReset,
+	ReasonPasskeyRemoved,
+	ReasonPasskeyCloned,
 }
 
 func TestPolicyCoversEveryReason(t *testing.T) {
@@ -74,6 +76,10 @@ func TestPolicyRows(t *testing.T) {
 		{ReasonPasswordReset, rule{scope: scopeAll, bumpTokenVersion: true, notify: "admin"}},
 		{ReasonUserDisabled, rule{scope: scopeAll, bumpTokenVersion: true, notify: "admin"}},
 		{ReasonTOTPReset, rule{scope: scopeAll, bumpTokenVersion: true, notify: "admin"}},
+		// The sessions a passkey signed in: their tokens end with them
+		// (by session), the person's other sessions keep theirs.
+		{ReasonPasskeyRemoved, rule{scope: scopeListed, notify: "passkey_removed"}},
+		{ReasonPasskeyCloned, rule{scope: scopeListed, notify: "passkey_cloned"}},
 	}
 	if len(tests) != len(allReasons) {
 		t.Fatalf("%d rows tested; want one per reason (%d)", len(tests), len(allReasons))
@@ -91,7 +97,7 @@ func TestPolicyInvariants(t *testing.T) {
 	notifyReasons := map[string]bool{
 		"logout": true, "revoked": true, "revoked_all": true, "password_changed": true, "email_changed": true,
 		"concern_reported": true, "admin": true, "expired": true, "token_reuse": true,
-		"second_factor_disabled": true, "session_limit": true,
+		"second_factor_disabled": true, "session_limit": true, "passkey_removed": true, "passkey_cloned": true,
 	}
 	for _, r := range allReasons {
 		row := policy[r]
@@ -103,7 +109,7 @@ func TestPolicyInvariants(t *testing.T) {
 			t.Errorf("policy[%q] rotates the current session but does not keep it", r)
 		}
 		// Anything wider than one session must kill the user's tokens too.
-		if row.scope != scopeCurrent && !row.bumpTokenVersion {
+		if row.scope != scopeCurrent && row.scope != scopeListed && !row.bumpTokenVersion {
 			t.Errorf("policy[%q] ends more than one session without bumping the token version", r)
 		}
 		// A surviving current session must not keep a secret that every

@@ -85,6 +85,7 @@ func TestKeys(t *testing.T) {
 		"log.level", "log.format",
 		"oidc.clients", "oidc.backchannel_retry",
 		"smtp.url", "smtp.password_file", "smtp.from",
+		"webauthn.rp_id", "webauthn.rp_name",
 	}
 	if got := Keys(); !slices.Equal(got, want) {
 		t.Errorf("Keys() = %q; want %q", got, want)

@@ -171,6 +171,8 @@ func TestEveryKeyHasAnEnvVar(t *testing.T) {
 		"smtp.url":                       "smtp://127.0.0.1:1025?starttls=false",
 		"smtp.password_file":             "",
 		"smtp.from":                      "auth@example.com",
+		"webauthn.rp_id":                 "example.com",
+		"webauthn.rp_name":               "Example Inc.",
 	}
 	var environ []string
 	for _, k := range Keys() {

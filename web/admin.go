@@ -56,11 +56,12 @@ type adminUserView struct {
 	userJSON
 	Disabled  bool      `json:"disabled"`
 	HasTOTP   bool      `json:"hasTOTP"`
+	Passkeys  int       `json:"passkeys"`
 	CreatedAt time.Time `json:"createdAt"`
 }
 
 func newAdminUserView(u *lacop.User) adminUserView {
-	return adminUserView{userJSON: newUserJSON(u), Disabled: u.Disabled, HasTOTP: u.HasTOTP(), CreatedAt: u.CreatedAt}
+	return adminUserView{userJSON: newUserJSON(u), Disabled: u.Disabled, HasTOTP: u.HasTOTP(), Passkeys: u.Passkeys, CreatedAt: u.CreatedAt}
 }
 
 var errListUnavailable = lacop.Errorf(lacop.EUNAVAILABLE, "The list cannot be read right now.")

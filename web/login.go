@@ -72,6 +72,8 @@ var endReasons = map[string]string{
 	"token_reuse":            "This session was ended because one of its app tokens was used twice, which can mean it was copied.",
 	"session_limit":          "You are signed in on too many devices; this least recently used session was ended.",
 	"ended":                  "Your session has ended. Please sign in again.",
+	"passkey_removed":        "The passkey this session signed in with was removed, which ended it.",
+	"passkey_cloned":         "The passkey this session signed in with looked copied, so its sessions were ended. Remove it on the Security page if you did not expect this.",
 }
 
 // handleLoginPage shows the sign-in form, or sends a signed-in person on:
@@ -82,7 +84,7 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	q := r.URL.Query()
 	rd := q.Get("rd")
-	data := pageData{Title: "Sign in", Form: map[string]string{"rd": rd}}
+	data := pageData{Title: "Sign in", Form: s.loginForm(rd, "")}
 	if secret := s.sessionSecret(r); secret != "" {
 		id, err := s.checkCookie(r.Context(), secret, s.client(r))
 		switch {
@@ -117,6 +119,16 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "login.html", data)
 }
 
+// loginForm is the login form's values; passkeys says the page offers
+// them (the portal has a domain browsers accept as an RP ID).
+func (s *Server) loginForm(rd, email string) map[string]string {
+	f := map[string]string{"rd": rd, "email": email}
+	if s.auth.PasskeysOn() {
+		f["passkeys"] = "1"
+	}
+	return f
+}
+
 // handleLoginSubmit signs in from the HTML form and redirects to the safe
 // target, so the page works without JavaScript.
 func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
@@ -147,7 +159,7 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		s.render(w, r, errorStatus(err), "login.html", pageData{
 			Title: "Sign in", Error: lacop.ErrorMessage(err),
-			Form: map[string]string{"rd": rd, "email": email},
+			Form: s.loginForm(rd, email),
 		})
 		return
 	}

@@ -16,15 +16,18 @@ import (
 // notices are the messages a page shows after a form, chosen by a fixed key
 // in the redirect so no request can make a page say anything else.
 var notices = map[string]string{
-	"ended":      "That session has ended.",
-	"others":     "Every other session has ended. This one has a fresh key, so a copied cookie no longer works.",
-	"password":   "Your password is changed. Every other session has ended.",
-	"email":      "Your email address is changed. Every other session has ended.",
-	"concern":    "Thank you. Every other session has ended, and your administrators have been told.",
-	"totp_off":   "Two-step sign-in is off. Every other session has ended.",
-	"app":        "The app's access is removed: it is signed out everywhere and must ask you again.",
-	"alerts_on":  "You will get a mail when your account is signed in to from a new browser.",
-	"alerts_off": "New-sign-in mails are off. Mails about password and address changes still come.",
+	"ended":           "That session has ended.",
+	"others":          "Every other session has ended. This one has a fresh key, so a copied cookie no longer works.",
+	"password":        "Your password is changed. Every other session has ended.",
+	"email":           "Your email address is changed. Every other session has ended.",
+	"concern":         "Thank you. Every other session has ended, and your administrators have been told.",
+	"totp_off":        "Two-step sign-in is off. Every other session has ended.",
+	"app":             "The app's access is removed: it is signed out everywhere and must ask you again.",
+	"alerts_on":       "You will get a mail when your account is signed in to from a new browser.",
+	"alerts_off":      "New-sign-in mails are off. Mails about password and address changes still come.",
+	"passkey_added":   "Your passkey is added: you can sign in with it, without your password.",
+	"passkey_renamed": "The passkey's new name is saved.",
+	"passkey_removed": "The passkey is removed, and every session it signed in has ended.",
 }
 
 // handleSessionsPage lists the person's sessions with a button to end each.
@@ -103,6 +106,22 @@ type securityView struct {
 	Mail, NewSignInMails bool
 	// Apps are the apps the person allowed (OpenID Connect).
 	Apps []oidc.AllowedApp
+	// PasskeysOn says passkeys can be added here; Passkeys are the
+	// person's.
+	PasskeysOn bool
+	Passkeys   []passkeyView
+}
+
+// passkeyView is one passkey on /security, with the sessions removing it
+// would end, so the person knows before confirming.
+type passkeyView struct {
+	ID, Name   string
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	// Ending describes each live session it signed in ("Firefox on
+	// Linux, 203.0.113.7"); Current says this session is among them.
+	Ending  []string
+	Current bool
 }
 
 // renderSecurity shows /security with the number of other sessions each
@@ -140,8 +159,13 @@ func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, status i
 		s.error(w, r, err)
 		return
 	}
+	passkeys, err := s.passkeyViews(r, user.ID, id.Session.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	data.Data = securityView{Others: len(views) - 1, TOTP: user.HasTOTP(), RecoveryLeft: left, Extra: data.Data, Apps: apps,
-		Mail: s.auth.Letters != nil, NewSignInMails: alerts}
+		Mail: s.auth.Letters != nil, NewSignInMails: alerts, PasskeysOn: s.auth.PasskeysOn(), Passkeys: passkeys}
 	s.render(w, r, status, "security.html", data)
 }
 
@@ -244,4 +268,65 @@ func activityItems(events []*lacop.AuditEvent, currentID string) []activityItem 
 			Mine: e.SessionID != "" && e.SessionID == currentID})
 	}
 	return items
+}
+
+// passkeyViews lists userID's passkeys with the sessions each signed in.
+func (s *Server) passkeyViews(r *http.Request, userID, current string) ([]passkeyView, error) {
+	list, err := s.auth.ListPasskeys(r.Context(), userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]passkeyView, len(list))
+	for i, p := range list {
+		out[i] = passkeyView{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt, LastUsedAt: p.LastUsedAt}
+		sessions, err := s.auth.PasskeySessions(r.Context(), userID, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, sess := range sessions {
+			d := agent.Describe(sess.UserAgent).String()
+			if sess.IP != "" {
+				d += ", " + sess.IP
+			}
+			if sess.ID == current {
+				d += " (this session)"
+				out[i].Current = true
+			}
+			out[i].Ending = append(out[i].Ending, d)
+		}
+	}
+	return out, nil
+}
+
+// handleSecurityPasskeySubmit runs a passkey's forms on /security: rename,
+// and remove (with the password; it ends the sessions the page listed).
+func (s *Server) handleSecurityPasskeySubmit(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(r); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	id, f := identity(r), r.PostForm
+	var err error
+	switch r.PathValue("action") {
+	case "rename":
+		if err = s.auth.RenamePasskey(r.Context(), id, r.PathValue("id"), f.Get("name")); err == nil {
+			seeOther(w, "/security?done=passkey_renamed#passkeys")
+			return
+		}
+	case "remove":
+		var out *auth.Outcome
+		if out, err = s.auth.RemovePasskey(r.Context(), id, r.PathValue("id"), f.Get("password"), s.client(r)); err == nil {
+			s.finishPageEvent(w, out, id, "/security?done=passkey_removed#passkeys", "passkey_removed")
+			return
+		}
+	default:
+		s.error(w, r, errNotFound)
+		return
+	}
+	switch lacop.ErrorCode(err) {
+	case lacop.EINVALID, lacop.EINVALIDCREDENTIALS, lacop.ECONFLICT, lacop.ETOOMANYATTEMPTS, lacop.ENOTFOUND:
+		s.renderSecurity(w, r, errorStatus(err), pageData{Error: formError(w, err)})
+	default:
+		s.error(w, r, err)
+	}
 }

@@ -30,6 +30,7 @@ var adminNotices = map[string]string{
 	"disabled": "The user is disabled and every one of their sessions and tokens has ended.",
 	"ended":    "Every session and token of the user has ended.",
 	"reset":    "The user's second factor is removed and every one of their sessions has ended.",
+	"passkeys": "The user's passkeys are removed, and every session they signed in has ended.",
 	"session":  "That session has ended.",
 }
 
@@ -103,6 +104,8 @@ func (s *Server) handleAdminUserActionSubmit(w http.ResponseWriter, r *http.Requ
 		done = "ended"
 	case "reset-2fa":
 		err, done = s.auth.ResetTOTP(r.Context(), target, id.User.ID, c), "reset"
+	case "remove-passkeys":
+		err, done = s.auth.AdminRemovePasskeys(r.Context(), target, id.User.ID, c), "passkeys"
 	case "reset-link":
 		link, err := s.auth.MakeResetLink(r.Context(), target, id.User.ID, c)
 		if err != nil {

@@ -70,6 +70,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /sessions/end-all", s.pageSession(s.handleSignOutEverywhereSubmit))
 	mux.HandleFunc("GET /security", s.pageStep(auth.StepEnrol, s.handleSecurityPage))
 	mux.HandleFunc("POST /security/{form}", s.pageSession(s.handleSecuritySubmit))
+	mux.HandleFunc("POST /security/passkeys/{id}/{action}", s.pageSession(s.handleSecurityPasskeySubmit))
 	mux.HandleFunc("GET /activity", s.pageSession(s.handleActivityPage))
 
 	// Tokens for apps: issued to a session, rotated, revoked, verified

@@ -37,7 +37,19 @@ func (s *Server) handleSecondFactorPage(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	s.render(w, r, http.StatusOK, "second_factor.html", pageData{Title: "Second factor",
-		Form: map[string]string{"rd": r.URL.Query().Get("rd")}})
+		Form: s.secondFactorForm(identity(r), r.URL.Query().Get("rd"))})
+}
+
+// secondFactorForm says which ways the second-factor page offers.
+func (s *Server) secondFactorForm(id *auth.Identity, rd string) map[string]string {
+	f := map[string]string{"rd": rd}
+	if id.User.HasTOTP() {
+		f["totp"] = "1"
+	}
+	if id.User.Passkeys > 0 && s.auth.PasskeysOn() {
+		f["passkeys"] = "1"
+	}
+	return f
 }
 
 // handleSecondFactorSubmit checks the code from the form.
@@ -54,7 +66,7 @@ func (s *Server) handleSecondFactorSubmit(w http.ResponseWriter, r *http.Request
 		seeOther(w, s.redirects.Target(f.Get("rd"), "/"))
 	case lacop.EINVALIDCODE, lacop.ETOOMANYATTEMPTS, lacop.EINVALID:
 		s.render(w, r, errorStatus(err), "second_factor.html", pageData{Title: "Second factor",
-			Error: formError(w, err), Form: map[string]string{"rd": f.Get("rd")}})
+			Error: formError(w, err), Form: s.secondFactorForm(id, f.Get("rd"))})
 	default:
 		s.error(w, r, err)
 	}
