@@ -60,7 +60,14 @@ type PasskeyStore interface {
 	// ENOTFOUND when it is gone, so a sign-in that raced the removal
 	// withdraws its session. Atomic with DeletePasskey: a binding is
 	// either refused or among the sessions DeletePasskey returns.
-	BindPasskeySession(ctx context.Context, id, sessionID string) error
+	// passwordless says the session signed in with the passkey alone
+	// (else the passkey was its second factor, after a password).
+	BindPasskeySession(ctx context.Context, id, sessionID string, passwordless bool) error
+
+	// SessionPasskey returns the passkey sessionID is bound to (the
+	// latest, should there be several) and whether it signed in with it
+	// alone; ENOTFOUND when the session used none.
+	SessionPasskey(ctx context.Context, sessionID string) (*Passkey, bool, error)
 
 	// PasskeySessions lists the ids of the sessions bound to passkey id
 	// (some may have ended since).

@@ -323,7 +323,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, token string, answer [
 	if err != nil {
 		return nil, err
 	}
-	if err := s.bindPasskey(ctx, p.ID, in.Session.ID); err != nil {
+	if err := s.bindPasskey(ctx, p.ID, in.Session.ID, true); err != nil {
 		if _, derr := s.Sessions.DeleteSession(context.WithoutCancel(ctx), in.Session.ID); derr != nil {
 			return nil, unavailable("withdraw session", derr)
 		}
@@ -423,7 +423,7 @@ func (s *Service) FinishPasskeySecondFactor(ctx context.Context, id *Identity, t
 		return "", err
 	}
 	att.succeeded(ctx)
-	if err := s.bindPasskey(ctx, p.ID, id.Session.ID); err != nil {
+	if err := s.bindPasskey(ctx, p.ID, id.Session.ID, false); err != nil {
 		if errors.Is(err, errPasskeyNotFound) {
 			return "", errPasskeyRefused
 		}
@@ -467,8 +467,8 @@ func (s *Service) usePasskey(ctx context.Context, u *lacop.User, p *lacop.Passke
 
 // bindPasskey records that sessionID signed in with passkey id, or
 // errPasskeyNotFound when the passkey was removed meanwhile.
-func (s *Service) bindPasskey(ctx context.Context, id, sessionID string) error {
-	err := s.Passkeys.BindPasskeySession(context.WithoutCancel(ctx), id, sessionID)
+func (s *Service) bindPasskey(ctx context.Context, id, sessionID string, passwordless bool) error {
+	err := s.Passkeys.BindPasskeySession(context.WithoutCancel(ctx), id, sessionID, passwordless)
 	if lacop.ErrorCode(err) == lacop.ENOTFOUND {
 		return errPasskeyNotFound
 	} else if err != nil {
@@ -594,4 +594,31 @@ func sessionIDOf(sess *lacop.Session) string {
 		return ""
 	}
 	return sess.ID
+}
+
+// SignInMethods are the methods of RFC 8176 sess's sign-in used, for the
+// apps' ID tokens (amr): a password; then a code ("otp") or a passkey
+// ("hwk" for a key that stays on its device, "swk" for one that can be
+// synced); "mfa" when two factors were shown (a passkey that verified the
+// person counts as two: the device and the PIN or finger).
+func (s *Service) SignInMethods(ctx context.Context, sess *lacop.Session) []string {
+	if sess.AuthLevel < lacop.AuthLevelTwoFactor {
+		return []string{"pwd"}
+	}
+	if s.Passkeys != nil {
+		p, passwordless, err := s.Passkeys.SessionPasskey(ctx, sess.ID)
+		if err == nil {
+			key := "hwk"
+			if passkey.Synced(p.Record) {
+				key = "swk"
+			}
+			if passwordless {
+				return []string{key, "user", "mfa"}
+			}
+			return []string{"pwd", key, "mfa"}
+		} else if lacop.ErrorCode(err) != lacop.ENOTFOUND {
+			s.Logger.Warn("read the passkey of a session", "session", sess.ID, "err", err)
+		}
+	}
+	return []string{"pwd", "otp", "mfa"}
 }

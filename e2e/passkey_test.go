@@ -343,3 +343,57 @@ func TestPasskeyRefusals(t *testing.T) {
 		t.Errorf("%d passkey.failed events for Ada; want one per refusal (at least 8)", n)
 	}
 }
+
+// TestPasskeyAppsSeeHowSignedIn: an app's ID token says how the person
+// signed in (RFC 8176 amr): a passkey alone, a password then a passkey, a
+// password then a code, a password alone.
+func TestPasskeyAppsSeeHowSignedIn(t *testing.T) {
+	t.Parallel()
+	app := newApp("alpha")
+	p := startPortal(t, passkeyConfig+oidcConfig("", app))
+	rp := discoverPortal(t, p).rp(t, app)
+	const ada, bob = "ada@example.com", "bob@example.com"
+	p.addUser(ada)
+	p.addUser(bob)
+	key := &passkeytest.Authenticator{Origin: passkeyOrigin, UserVerified: true}
+	s := p.login(ada)
+	addPasskey(t, p, &s, key, "Key")
+
+	half := p.login(ada)
+	cer := beginCeremony(t, p, "/api/login/second-factor/passkey/options", half, nil)
+	answer, err := key.Assert(cer.opts, nil, passkeytest.Ceremony{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := finishCeremony(p, "POST", "/api/login/second-factor/passkey", half, cer, map[string]any{"credential": json.RawMessage(answer)})
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("passkey second factor: %d %s", res.StatusCode, res.Body)
+	}
+	for _, tt := range []struct {
+		name, session string
+		wantACR       string
+		wantAMR       []any
+	}{
+		{"a passkey alone", signedIn(t, passkeyLogin(t, p, key, nil, passkeytest.Ceremony{})), "two_factor", []any{"hwk", "user", "mfa"}},
+		{"a password, then a passkey", sessionCookie(res.Response).Value, "two_factor", []any{"pwd", "hwk", "mfa"}},
+		{"a password alone", p.login(bob), "one_factor", []any{"pwd"}},
+	} {
+		b := newRPBrowser(t, p.URL, "")
+		b.public = passkeyOrigin // the issuer's address reaches this portal
+		b.adopt(tt.session)
+		ar := rp.authorize(t, b, authParams{})
+		if len(ar.pages) != 0 {
+			t.Errorf("%s: the app's sign-in showed %v; want no page (signed in already)", tt.name, ar.pages)
+			continue
+		}
+		got := rp.exchange(t, ar)
+		if got.claims["acr"] != tt.wantACR || !slices.Equal(anySlice(got.claims["amr"]), tt.wantAMR) {
+			t.Errorf("%s: acr, amr = %v, %v; want %s, %v", tt.name, got.claims["acr"], got.claims["amr"], tt.wantACR, tt.wantAMR)
+		}
+	}
+}
+
+func anySlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}

@@ -335,6 +335,7 @@ func (p *Provider) Answer(ctx context.Context, id string, u *lacop.User, sess *l
 		return "", err
 	}
 	a.UserID, a.SessionID, a.AuthLevel, a.Answered = u.ID, sess.ID, sess.AuthLevel, true
+	a.AMR = p.auth.SignInMethods(ctx, sess)
 	a.AuthTime = sess.CreatedAt
 	data, _ := json.Marshal(a)
 	if err := p.store.UpdateAuthRequest(ctx, id, data); err != nil {

@@ -32,6 +32,8 @@ type authRequest struct {
 	SessionID string    `json:"sessionId,omitempty"`
 	AuthTime  time.Time `json:"authTime"`
 	AuthLevel int       `json:"authLevel,omitempty"`
+	// AMR are the sign-in's methods (auth.Service.SignInMethods).
+	AMR []string `json:"amr,omitempty"`
 	Answered  bool      `json:"answered,omitempty"`
 }
 
@@ -39,7 +41,12 @@ var _ op.AuthRequest = (*authRequest)(nil)
 
 func (a *authRequest) GetID() string    { return a.ID }
 func (a *authRequest) GetACR() string   { return acr(a.AuthLevel) }
-func (a *authRequest) GetAMR() []string { return amr(a.AuthLevel) }
+func (a *authRequest) GetAMR() []string {
+	if len(a.AMR) > 0 {
+		return a.AMR
+	}
+	return amr(a.AuthLevel)
+}
 func (a *authRequest) GetAudience() []string {
 	return []string{a.ClientID}
 }
@@ -73,12 +80,18 @@ type refreshRequest struct {
 	scopes    []string
 	authTime  time.Time
 	authLevel int
+	amr       []string
 	hash      []byte
 }
 
 var _ op.RefreshTokenRequest = (*refreshRequest)(nil)
 
-func (r *refreshRequest) GetAMR() []string            { return amr(r.authLevel) }
+func (r *refreshRequest) GetAMR() []string {
+	if len(r.amr) > 0 {
+		return r.amr
+	}
+	return amr(r.authLevel)
+}
 func (r *refreshRequest) GetAudience() []string       { return []string{r.clientID} }
 func (r *refreshRequest) GetAuthTime() time.Time      { return r.authTime }
 func (r *refreshRequest) GetClientID() string         { return r.clientID }

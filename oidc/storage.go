@@ -199,6 +199,7 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	return &refreshRequest{
 		grantID: t.GrantID, sessionID: lg.grant.SessionID, userID: lg.grant.UserID, clientID: lg.grant.ClientID,
 		scopes: lg.grant.Scopes, authTime: lg.grant.AuthTime, authLevel: lg.session.AuthLevel, hash: t.Hash,
+		amr: s.p.auth.SignInMethods(ctx, lg.session),
 	}, nil
 }
 

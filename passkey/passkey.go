@@ -267,3 +267,11 @@ func refused(err error) error {
 	}
 	return fmt.Errorf("%w: %v", ErrRefused, err)
 }
+
+// Synced reports whether a stored credential record can leave its device
+// (the authenticator said it is backup eligible: a synced passkey), so an
+// app can tell a software-held key from a hardware-bound one.
+func Synced(record []byte) bool {
+	var c webauthn.Credential
+	return json.Unmarshal(record, &c) == nil && c.Flags.BackupEligible
+}

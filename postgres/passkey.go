@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -102,7 +103,7 @@ func (s *PasskeyStore) UsePasskey(ctx context.Context, id string, count uint32, 
 }
 
 // BindPasskeySession implements lacop.PasskeyStore.
-func (s *PasskeyStore) BindPasskeySession(ctx context.Context, id, sessionID string) error {
+func (s *PasskeyStore) BindPasskeySession(ctx context.Context, id, sessionID string, passwordless bool) error {
 	if !storable(id) {
 		return errPasskeyNotFound
 	}
@@ -113,9 +114,27 @@ func (s *PasskeyStore) BindPasskeySession(ctx context.Context, id, sessionID str
 		} else if err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO passkey_sessions (passkey_id, session_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, sessionID)
+		_, err := tx.Exec(ctx, `INSERT INTO passkey_sessions (passkey_id, session_id, passwordless, bound_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT DO NOTHING`, id, clean(sessionID), passwordless, ms(time.Now()))
 		return err
 	})
+}
+
+// SessionPasskey implements lacop.PasskeyStore.
+func (s *PasskeyStore) SessionPasskey(ctx context.Context, sessionID string) (*lacop.Passkey, bool, error) {
+	if !storable(sessionID) {
+		return nil, false, errPasskeyNotFound
+	}
+	var passwordless bool
+	row := s.db.pool.QueryRow(ctx, `SELECT `+prefixed("p.", passkeyColumns)+`, b.passwordless FROM passkey_sessions b
+		JOIN passkeys p ON p.id = b.passkey_id WHERE b.session_id = $1 ORDER BY b.bound_at DESC LIMIT 1`, sessionID)
+	p, err := scanPasskey(scanFunc(func(dest ...any) error { return row.Scan(append(dest, &passwordless)...) }))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, errPasskeyNotFound
+	} else if err != nil {
+		return nil, false, wrap("session passkey", err)
+	}
+	return p, passwordless, nil
 }
 
 // PasskeySessions implements lacop.PasskeyStore.
@@ -227,4 +246,19 @@ func msOrZero(t time.Time) int64 {
 		return 0
 	}
 	return ms(t)
+}
+
+// scanFunc adapts a function to pgx.Row, to scan extra columns after a
+// passkey's.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// prefixed qualifies each column of a comma-separated list with prefix.
+func prefixed(prefix, columns string) string {
+	parts := strings.Split(columns, ", ")
+	for i, c := range parts {
+		parts[i] = prefix + c
+	}
+	return strings.Join(parts, ", ")
 }

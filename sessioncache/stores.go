@@ -349,8 +349,13 @@ func (s *PasskeyStore) UsePasskey(ctx context.Context, id string, count uint32, 
 }
 
 // BindPasskeySession writes through.
-func (s *PasskeyStore) BindPasskeySession(ctx context.Context, id, sessionID string) error {
-	return s.inner.BindPasskeySession(ctx, id, sessionID)
+func (s *PasskeyStore) BindPasskeySession(ctx context.Context, id, sessionID string, passwordless bool) error {
+	return s.inner.BindPasskeySession(ctx, id, sessionID, passwordless)
+}
+
+// SessionPasskey reads through.
+func (s *PasskeyStore) SessionPasskey(ctx context.Context, sessionID string) (*lacop.Passkey, bool, error) {
+	return s.inner.SessionPasskey(ctx, sessionID)
 }
 
 // PasskeySessions reads through.

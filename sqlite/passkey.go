@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/lacop/lacop"
@@ -97,9 +98,9 @@ func (s *PasskeyStore) UsePasskey(ctx context.Context, id string, count uint32, 
 }
 
 // BindPasskeySession implements lacop.PasskeyStore.
-func (s *PasskeyStore) BindPasskeySession(ctx context.Context, id, sessionID string) error {
-	res, err := s.db.write.ExecContext(ctx, `INSERT INTO passkey_sessions (passkey_id, session_id)
-		SELECT id, ? FROM passkeys WHERE id = ? ON CONFLICT DO NOTHING`, sessionID, id)
+func (s *PasskeyStore) BindPasskeySession(ctx context.Context, id, sessionID string, passwordless bool) error {
+	res, err := s.db.write.ExecContext(ctx, `INSERT INTO passkey_sessions (passkey_id, session_id, passwordless, bound_at)
+		SELECT id, ?, ?, ? FROM passkeys WHERE id = ? ON CONFLICT DO NOTHING`, sessionID, passwordless, ms(s.db.Now()), id)
 	if err != nil {
 		return fmt.Errorf("sqlite: bind passkey session: %w", err)
 	}
@@ -112,6 +113,20 @@ func (s *PasskeyStore) BindPasskeySession(ctx context.Context, id, sessionID str
 		}
 	}
 	return nil
+}
+
+// SessionPasskey implements lacop.PasskeyStore.
+func (s *PasskeyStore) SessionPasskey(ctx context.Context, sessionID string) (*lacop.Passkey, bool, error) {
+	var passwordless bool
+	row := s.db.read.QueryRowContext(ctx, `SELECT `+prefixed("p.", passkeyColumns)+`, b.passwordless FROM passkey_sessions b
+		JOIN passkeys p ON p.id = b.passkey_id WHERE b.session_id = ? ORDER BY b.bound_at DESC LIMIT 1`, sessionID)
+	p, err := scanPasskey(scanFunc(func(dest ...any) error { return row.Scan(append(dest, &passwordless)...) }))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, errPasskeyNotFound
+	} else if err != nil {
+		return nil, false, fmt.Errorf("sqlite: session passkey: %w", err)
+	}
+	return p, passwordless, nil
 }
 
 // PasskeySessions implements lacop.PasskeyStore.
@@ -210,4 +225,19 @@ func scanPasskey(row scanner) (*lacop.Passkey, error) {
 	p.SignCount = uint32(count)
 	p.CreatedAt, p.LastUsedAt = fromMS(created), fromMSOrZero(used)
 	return &p, nil
+}
+
+// scanFunc adapts a function to scanner, to scan extra columns after a
+// passkey's.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// prefixed qualifies each column of a comma-separated list with prefix.
+func prefixed(prefix, columns string) string {
+	parts := strings.Split(columns, ", ")
+	for i, c := range parts {
+		parts[i] = prefix + c
+	}
+	return strings.Join(parts, ", ")
 }

@@ -157,23 +157,37 @@ func testPasskeySessions(t *testing.T, s Stores) {
 	createUsers(t, s.Users, "u1")
 	must(t, "AddPasskey p1", s.Passkeys.AddPasskey(ctx, newPasskey("p1", "u1", base)))
 	must(t, "AddPasskey p2", s.Passkeys.AddPasskey(ctx, newPasskey("p2", "u1", base)))
-	must(t, "Bind s1", s.Passkeys.BindPasskeySession(ctx, "p1", "s1"))
-	must(t, "Bind s2", s.Passkeys.BindPasskeySession(ctx, "p1", "s2"))
-	must(t, "Bind s2 again", s.Passkeys.BindPasskeySession(ctx, "p1", "s2"))
-	must(t, "Bind s3 to p2", s.Passkeys.BindPasskeySession(ctx, "p2", "s3"))
-	wantCode(t, "Bind to an unknown passkey", s.Passkeys.BindPasskeySession(ctx, "nope", "s4"), lacop.ENOTFOUND)
+	must(t, "Bind s1", s.Passkeys.BindPasskeySession(ctx, "p1", "s1", true))
+	must(t, "Bind s2", s.Passkeys.BindPasskeySession(ctx, "p1", "s2", false))
+	must(t, "Bind s2 again", s.Passkeys.BindPasskeySession(ctx, "p1", "s2", false))
+	must(t, "Bind s3 to p2", s.Passkeys.BindPasskeySession(ctx, "p2", "s3", false))
+	wantCode(t, "Bind to an unknown passkey", s.Passkeys.BindPasskeySession(ctx, "nope", "s4", true), lacop.ENOTFOUND)
 	if got, err := s.Passkeys.PasskeySessions(ctx, "p1"); err != nil || !slices.Equal(got, []string{"s1", "s2"}) {
 		t.Errorf("PasskeySessions(p1) = %v, %v; want [s1 s2]", got, err)
 	}
-	_, ended, err := s.Passkeys.DeletePasskey(ctx, "u1", "p1")
+	for _, tt := range []struct {
+		session, passkey string
+		passwordless     bool
+	}{{"s1", "p1", true}, {"s2", "p1", false}, {"s3", "p2", false}} {
+		p, pwless, err := s.Passkeys.SessionPasskey(ctx, tt.session)
+		if err != nil || p.ID != tt.passkey || pwless != tt.passwordless || !bytes.Equal(p.Record, newPasskey(tt.passkey, "u1", base).Record) {
+			t.Errorf("SessionPasskey(%s) = %v, %v, %v; want %s, passwordless %v", tt.session, p, pwless, err, tt.passkey, tt.passwordless)
+		}
+	}
+	_, _, err := s.Passkeys.SessionPasskey(ctx, "s9")
+	wantCode(t, "SessionPasskey of a session bound to none", err, lacop.ENOTFOUND)
+	var ended []string
+	_, ended, err = s.Passkeys.DeletePasskey(ctx, "u1", "p1")
 	slices.Sort(ended)
 	if err != nil || !slices.Equal(ended, []string{"s1", "s2"}) {
 		t.Errorf("DeletePasskey(p1) sessions = %v, %v; want [s1 s2]", ended, err)
 	}
-	wantCode(t, "Bind to a removed passkey", s.Passkeys.BindPasskeySession(ctx, "p1", "s5"), lacop.ENOTFOUND)
+	wantCode(t, "Bind to a removed passkey", s.Passkeys.BindPasskeySession(ctx, "p1", "s5", true), lacop.ENOTFOUND)
 	if got, err := s.Passkeys.PasskeySessions(ctx, "p1"); err != nil || len(got) != 0 {
 		t.Errorf("PasskeySessions(removed p1) = %v, %v; want none", got, err)
 	}
+	_, _, err = s.Passkeys.SessionPasskey(ctx, "s1")
+	wantCode(t, "SessionPasskey of a session whose passkey was removed", err, lacop.ENOTFOUND)
 	if got, err := s.Passkeys.PasskeySessions(ctx, "p2"); err != nil || !slices.Equal(got, []string{"s3"}) {
 		t.Errorf("PasskeySessions(p2) = %v, %v; want [s3]", got, err)
 	}
@@ -193,7 +207,7 @@ func testPasskeyBindRacesDelete(t *testing.T, s Stores) {
 		bound := make([]bool, 8)
 		for i := range bound {
 			wg.Go(func() {
-				err := s.Passkeys.BindPasskeySession(ctx, id, "s"+string(rune('0'+i)))
+				err := s.Passkeys.BindPasskeySession(ctx, id, "s"+string(rune('0'+i)), i%2 == 0)
 				if err != nil && lacop.ErrorCode(err) != lacop.ENOTFOUND {
 					t.Errorf("BindPasskeySession: %v", err)
 				}

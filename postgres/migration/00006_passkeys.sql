@@ -19,8 +19,13 @@ CREATE INDEX passkeys_user ON passkeys (user_id, created_at);
 CREATE TABLE passkey_sessions (
     passkey_id text NOT NULL,
     session_id text NOT NULL,
+    -- true: signed in with the passkey alone; false: the passkey was the
+    -- second factor after a password. Tells apps how the person signed in (amr).
+    passwordless boolean NOT NULL,
+    bound_at   bigint NOT NULL,
     PRIMARY KEY (passkey_id, session_id)
 );
+CREATE INDEX passkey_sessions_session ON passkey_sessions (session_id);
 
 -- +goose Down
 DROP TABLE passkey_sessions;

@@ -19,8 +19,13 @@ CREATE INDEX passkeys_user ON passkeys (user_id, created_at);
 CREATE TABLE passkey_sessions (
     passkey_id TEXT NOT NULL,
     session_id TEXT NOT NULL,
+    -- 1: signed in with the passkey alone; 0: the passkey was the second
+    -- factor after a password. Tells apps how the person signed in (amr).
+    passwordless INTEGER NOT NULL,
+    bound_at   INTEGER NOT NULL,
     PRIMARY KEY (passkey_id, session_id)
 ) STRICT;
+CREATE INDEX passkey_sessions_session ON passkey_sessions (session_id);
 
 -- +goose Down
 DROP TABLE passkey_sessions;
