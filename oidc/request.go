@@ -33,14 +33,14 @@ type authRequest struct {
 	AuthTime  time.Time `json:"authTime"`
 	AuthLevel int       `json:"authLevel,omitempty"`
 	// AMR are the sign-in's methods (auth.Service.SignInMethods).
-	AMR []string `json:"amr,omitempty"`
-	Answered  bool      `json:"answered,omitempty"`
+	AMR      []string `json:"amr,omitempty"`
+	Answered bool     `json:"answered,omitempty"`
 }
 
 var _ op.AuthRequest = (*authRequest)(nil)
 
-func (a *authRequest) GetID() string    { return a.ID }
-func (a *authRequest) GetACR() string   { return acr(a.AuthLevel) }
+func (a *authRequest) GetID() string  { return a.ID }
+func (a *authRequest) GetACR() string { return acr(a.AuthLevel) }
 func (a *authRequest) GetAMR() []string {
 	if len(a.AMR) > 0 {
 		return a.AMR
