@@ -53,12 +53,12 @@ const (
 	// or links), and one it gave up sending.
 	AuditMailQueued = "mail.queued"
 	AuditMailFailed = "mail.failed"
-	// Passkeys: registered, removed, a sign-in (or second factor) with
-	// one, a refused attempt, and a counter that went backwards (a
-	// cloned authenticator; the sign-in is refused).
+	// Passkeys: registered, removed, a refused attempt, and a counter
+	// that went backwards (a cloned authenticator; the sign-in is
+	// refused). A sign-in with one is login.succeeded (method "passkey"),
+	// a second factor second_factor.succeeded (method "passkey").
 	AuditPasskeyRegistered     = "passkey.registered"
 	AuditPasskeyRemoved        = "passkey.removed"
-	AuditPasskeySucceeded      = "passkey.succeeded"
 	AuditPasskeyFailed         = "passkey.failed"
 	AuditPasskeyCloneSuspected = "passkey.clone_suspected"
 )
@@ -75,7 +75,7 @@ func AuditTypes() []string {
 		AuditUserCreated, AuditUserDisabled,
 		AuditOIDCAuthorized, AuditOIDCConsentRevoked, AuditOIDCLogoutSent, AuditOIDCLogoutFailed,
 		AuditMailQueued, AuditMailFailed,
-		AuditPasskeyRegistered, AuditPasskeyRemoved, AuditPasskeySucceeded, AuditPasskeyFailed, AuditPasskeyCloneSuspected,
+		AuditPasskeyRegistered, AuditPasskeyRemoved, AuditPasskeyFailed, AuditPasskeyCloneSuspected,
 	}
 }
 

@@ -131,7 +131,8 @@ func newEnvParams(t testing.TB, cfg auth.Config, p password.Params) *env {
 	}
 	e.svc = auth.NewService(cfg, auth.Stores{Users: e.users, Sessions: e.sessions, Audit: e.audit, Setup: e.setup,
 		SecondFactors: sqlite.NewSecondFactorStore(db), Regulation: sqlite.NewRegulationStore(db),
-		Tokens: sqlite.NewTokenStore(db), Keys: sqlite.NewKeyStore(db), Notify: notify.NewLocal()},
+		Tokens: sqlite.NewTokenStore(db), Keys: sqlite.NewKeyStore(db), Notify: notify.NewLocal(),
+		Links: sqlite.NewLinkStore(db), Passkeys: sqlite.NewPasskeyStore(db)},
 		password.NewHasher(p, 2), sealer, logger)
 	e.svc.Now = e.clock.Now
 	if err := e.svc.LoadKeys(ctx); err != nil {

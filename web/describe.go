@@ -37,7 +37,6 @@ var eventTexts = map[string]string{
 	lacop.AuditMailFailed:             "A mail to you could not be delivered",
 	lacop.AuditPasskeyRegistered:      "Passkey added",
 	lacop.AuditPasskeyRemoved:         "Passkey removed",
-	lacop.AuditPasskeySucceeded:       "Signed in with a passkey",
 	lacop.AuditPasskeyFailed:          "A passkey was not accepted",
 	lacop.AuditPasskeyCloneSuspected:  "A passkey looked copied; its sign-in was refused and its sessions ended",
 }
@@ -70,6 +69,14 @@ func describeEvent(e *lacop.AuditEvent) string {
 	text, ok := eventTexts[e.Type]
 	if !ok {
 		text = e.Type
+	}
+	if e.Detail["method"] == "passkey" {
+		switch e.Type {
+		case lacop.AuditLoginSucceeded:
+			text = "Signed in with a passkey"
+		case lacop.AuditSecondFactorSucceeded:
+			text = "Passkey accepted as the second factor"
+		}
 	}
 	if r := reasonTexts[e.Detail["reason"]]; r != "" && e.Type != lacop.AuditLogout {
 		text += ": " + r
