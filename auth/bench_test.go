@@ -162,7 +162,7 @@ func BenchmarkPasskeySignIn(b *testing.B) {
 	}
 	id := &auth.Identity{User: u, Session: in.Session}
 	key := &passkeytest.Authenticator{Origin: "https://auth.example.com", UserVerified: true}
-	reg, err := svc.BeginPasskeyRegistration(ctx, id, "a-long-enough-passphrase", c)
+	reg, err := svc.BeginPasskeyRegistration(ctx, id, "a-long-enough-passphrase", "", nil, c)
 	if err != nil {
 		b.Fatal(err)
 	}

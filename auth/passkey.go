@@ -24,6 +24,8 @@ const (
 	ceremonyRegister     = "register"
 	ceremonyLogin        = "login"
 	ceremonySecondFactor = "second_factor"
+	// ceremonyConfirm stands in for the password before a change.
+	ceremonyConfirm = "confirm"
 )
 
 // maxPasskeyName bounds a passkey's name (in characters).
@@ -119,13 +121,21 @@ func (s *Service) ListPasskeys(ctx context.Context, userID string) ([]*lacop.Pas
 	return list, nil
 }
 
-// BeginPasskeyRegistration starts adding a passkey after checking the
-// password, like every change of a factor.
-func (s *Service) BeginPasskeyRegistration(ctx context.Context, id *Identity, pw string, c Client) (*PasskeyCeremony, error) {
+// BeginPasskeyRegistration starts adding a passkey after the person
+// confirmed it is them, like every change of a factor.
+//
+// Confirm is the password, or (with confirmToken and confirmAnswer) the
+// answer to a BeginPasskeyConfirm ceremony: one of the person's passkeys,
+// verifying them, stands in for the password.
+func (s *Service) BeginPasskeyRegistration(ctx context.Context, id *Identity, pw string, confirmToken string, confirmAnswer []byte, c Client) (*PasskeyCeremony, error) {
 	if !s.PasskeysOn() {
 		return nil, errPasskeysOff
 	}
-	if err := s.confirmPassword(ctx, id, pw, "passkey_add", c); err != nil {
+	if len(confirmAnswer) > 0 {
+		if _, err := s.checkOwnPasskey(ctx, id, ceremonyConfirm, confirmToken, confirmAnswer, c); err != nil {
+			return nil, err
+		}
+	} else if err := s.confirmPassword(ctx, id, pw, "passkey_add", c); err != nil {
 		return nil, err
 	}
 	existing, err := s.ListPasskeys(ctx, id.User.ID)
@@ -230,7 +240,7 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, conditional bool) (*Pas
 	if !s.PasskeysOn() {
 		return nil, errPasskeysOff
 	}
-	opts, state, err := s.WebAuthn.BeginLogin(nil, conditional)
+	opts, state, err := s.WebAuthn.BeginLogin(nil, conditional, true)
 	if err != nil {
 		return nil, unavailable("begin passkey login", err)
 	}
@@ -346,22 +356,34 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, token string, answer [
 // BeginPasskeySecondFactor starts the second step of a half sign-in with
 // one of the person's passkeys.
 func (s *Service) BeginPasskeySecondFactor(ctx context.Context, id *Identity) (*PasskeyCeremony, error) {
-	if !s.PasskeysOn() || id.User.Passkeys == 0 {
-		return nil, lacop.Errorf(lacop.EINVALID, "You have no passkey to use here.")
-	}
 	if s.Pending(id) != StepSecondFactor {
 		return nil, lacop.Errorf(lacop.EINVALID, "This session does not need a second factor.")
+	}
+	return s.beginOwnPasskey(ctx, id, ceremonySecondFactor)
+}
+
+// BeginPasskeyConfirm starts confirming a change (adding a passkey) with
+// one of the person's passkeys instead of the password.
+func (s *Service) BeginPasskeyConfirm(ctx context.Context, id *Identity) (*PasskeyCeremony, error) {
+	return s.beginOwnPasskey(ctx, id, ceremonyConfirm)
+}
+
+// beginOwnPasskey asks for one of the signed-in person's own passkeys, for
+// purpose, bound to this session.
+func (s *Service) beginOwnPasskey(ctx context.Context, id *Identity, purpose string) (*PasskeyCeremony, error) {
+	if !s.PasskeysOn() || id.User.Passkeys == 0 {
+		return nil, lacop.Errorf(lacop.EINVALID, "You have no passkey to use here.")
 	}
 	list, err := s.ListPasskeys(ctx, id.User.ID)
 	if err != nil {
 		return nil, err
 	}
 	a := account(id.User, list)
-	opts, state, err := s.WebAuthn.BeginLogin(&a, false)
+	opts, state, err := s.WebAuthn.BeginLogin(&a, false, purpose == ceremonyConfirm)
 	if err != nil {
-		return nil, unavailable("begin passkey second factor", err)
+		return nil, unavailable("begin passkey ceremony", err)
 	}
-	token, err := s.beginCeremony(ctx, id.User.ID, ceremony{Purpose: ceremonySecondFactor, SessionID: id.Session.ID, State: state})
+	token, err := s.beginCeremony(ctx, id.User.ID, ceremony{Purpose: purpose, SessionID: id.Session.ID, State: state})
 	if err != nil {
 		return nil, err
 	}
@@ -374,55 +396,10 @@ func (s *Service) FinishPasskeySecondFactor(ctx context.Context, id *Identity, t
 	if s.Pending(id) != StepSecondFactor {
 		return "", lacop.Errorf(lacop.EINVALID, "This session does not need a second factor.")
 	}
-	att, err := s.beginAttempt(ctx, factorKeys(id.User.ID, c.IP), c)
-	if err != nil {
-		if t, ok := errors.AsType[*Throttled](err); ok {
-			s.recordThrottled(ctx, refusal{userID: id.User.ID, sessionID: id.Session.ID, email: id.User.Email, step: "second_factor"}, t, c)
-		}
-		return "", err
-	}
-	fail := func(passkeyID, why string, cause error) (string, error) {
-		s.passkeyFailed(ctx, id.User.ID, id.Session.ID, passkeyID, why, cause, c)
-		if err := att.failed(ctx); err != nil {
-			return "", err
-		}
-		return "", errPasskeyRefused
-	}
-	cer, err := s.takeCeremony(ctx, token, ceremonySecondFactor, id.Session.ID)
-	if err != nil {
-		if lacop.ErrorCode(err) == lacop.EINVALID {
-			s.passkeyFailed(ctx, id.User.ID, id.Session.ID, "", "ceremony", nil, c)
-			_ = att.failed(ctx)
-		}
-		return "", err
-	}
-	credID, _, err := passkey.CredentialID(answer)
-	if err != nil {
-		return fail("", "malformed", err)
-	}
-	p, err := s.Passkeys.PasskeyByCredentialID(ctx, credID)
-	if lacop.ErrorCode(err) == lacop.ENOTFOUND || (err == nil && p.UserID != id.User.ID) {
-		return fail("", "unknown_passkey", nil)
-	} else if err != nil {
-		return "", unavailable("look up passkey", err)
-	}
-	list, err := s.ListPasskeys(ctx, id.User.ID)
+	p, err := s.checkOwnPasskey(ctx, id, ceremonySecondFactor, token, answer, c)
 	if err != nil {
 		return "", err
 	}
-	got, err := s.WebAuthn.FinishLogin(account(id.User, list), cer.State, answer)
-	if errors.Is(err, passkey.ErrRefused) {
-		return fail(p.ID, "refused", err)
-	} else if err != nil {
-		return "", unavailable("finish passkey second factor", err)
-	}
-	if err := s.usePasskey(ctx, id.User, p, got.SignCount, c); err != nil {
-		if errors.Is(err, errPasskeyRefused) {
-			_ = att.failed(ctx)
-		}
-		return "", err
-	}
-	att.succeeded(ctx)
 	if err := s.bindPasskey(ctx, p.ID, id.Session.ID, false); err != nil {
 		if errors.Is(err, errPasskeyNotFound) {
 			return "", errPasskeyRefused
@@ -436,6 +413,63 @@ func (s *Service) FinishPasskeySecondFactor(ctx context.Context, id *Identity, t
 	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditSecondFactorSucceeded, UserID: id.User.ID, SessionID: id.Session.ID,
 		ActorID: id.User.ID, IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"method": "passkey", "passkey": p.ID}})
 	return secret, nil
+}
+
+// checkOwnPasskey checks an answer to a ceremony of purpose begun by this
+// session: one of the person's own passkeys, its counter moved forward.
+// Failures count against the account's second factor and the address,
+// like wrong codes.
+func (s *Service) checkOwnPasskey(ctx context.Context, id *Identity, purpose, token string, answer []byte, c Client) (*lacop.Passkey, error) {
+	att, err := s.beginAttempt(ctx, factorKeys(id.User.ID, c.IP), c)
+	if err != nil {
+		if t, ok := errors.AsType[*Throttled](err); ok {
+			s.recordThrottled(ctx, refusal{userID: id.User.ID, sessionID: id.Session.ID, email: id.User.Email, step: "second_factor"}, t, c)
+		}
+		return nil, err
+	}
+	fail := func(passkeyID, why string, cause error) (*lacop.Passkey, error) {
+		s.passkeyFailed(ctx, id.User.ID, id.Session.ID, passkeyID, why, cause, c)
+		if err := att.failed(ctx); err != nil {
+			return nil, err
+		}
+		return nil, errPasskeyRefused
+	}
+	cer, err := s.takeCeremony(ctx, token, purpose, id.Session.ID)
+	if err != nil {
+		if lacop.ErrorCode(err) == lacop.EINVALID {
+			s.passkeyFailed(ctx, id.User.ID, id.Session.ID, "", "ceremony", nil, c)
+			_ = att.failed(ctx)
+		}
+		return nil, err
+	}
+	credID, _, err := passkey.CredentialID(answer)
+	if err != nil {
+		return fail("", "malformed", err)
+	}
+	p, err := s.Passkeys.PasskeyByCredentialID(ctx, credID)
+	if lacop.ErrorCode(err) == lacop.ENOTFOUND || (err == nil && p.UserID != id.User.ID) {
+		return fail("", "unknown_passkey", nil)
+	} else if err != nil {
+		return nil, unavailable("look up passkey", err)
+	}
+	list, err := s.ListPasskeys(ctx, id.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	got, err := s.WebAuthn.FinishLogin(account(id.User, list), cer.State, answer)
+	if errors.Is(err, passkey.ErrRefused) {
+		return fail(p.ID, "refused", err)
+	} else if err != nil {
+		return nil, unavailable("finish passkey ceremony", err)
+	}
+	if err := s.usePasskey(ctx, id.User, p, got.SignCount, c); err != nil {
+		if errors.Is(err, errPasskeyRefused) {
+			_ = att.failed(ctx)
+		}
+		return nil, err
+	}
+	att.succeeded(ctx)
+	return p, nil
 }
 
 // usePasskey moves p's counter forward to count. A counter that does not

@@ -134,7 +134,39 @@ func TestPasskeys(t *testing.T) {
 	laptop := &passkeytest.Authenticator{Origin: passkeyOrigin, UserVerified: true}
 	phone := &passkeytest.Authenticator{Origin: passkeyOrigin, UserVerified: true}
 	laptopID, laptopCred := addPasskey(t, p, &first, laptop, "Laptop")
-	phoneID, phoneCred := addPasskey(t, p, &first, phone, "Phone")
+	// The second is added behind the first passkey instead of the
+	// password: a confirm ceremony, answered by the laptop.
+	conf := beginCeremony(t, p, "/api/account/passkeys/confirm/options", first, nil)
+	answer, err := laptop.Assert(conf.opts, laptopCred, passkeytest.Ceremony{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A sign-in ceremony's answer does not confirm anything.
+	login := beginCeremony(t, p, "/api/passkeys/login/options", "", nil)
+	wrong, _ := laptop.Assert(login.opts, laptopCred, passkeytest.Ceremony{})
+	if res := finishCeremony(p, "POST", "/api/account/passkeys/options", first, login, map[string]any{"credential": json.RawMessage(wrong)}); res.StatusCode == http.StatusOK {
+		t.Errorf("a sign-in ceremony's answer confirmed adding a passkey: %d", res.StatusCode)
+	}
+	res = finishCeremony(p, "POST", "/api/account/passkeys/options", first, conf, map[string]any{"credential": json.RawMessage(answer)})
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("registration options behind a passkey = %d %s; want 200", res.StatusCode, res.Body)
+	}
+	var regCookie string
+	for _, c := range res.Cookies() {
+		if c.Name == ceremonyCookieName && c.Value != "" {
+			regCookie = c.Value
+		}
+	}
+	reg := ceremony{opts: res.Body, cookie: regCookie}
+	regAnswer, phoneCred, err := phone.Register(reg.opts, passkeytest.Ceremony{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = finishCeremony(p, "POST", "/api/account/passkeys", first, reg, map[string]any{"name": "Phone", "credential": json.RawMessage(regAnswer)})
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("register the phone behind the laptop's passkey: %d %s", res.StatusCode, res.Body)
+	}
+	phoneID, _ := res.json(t)["passkey"].(map[string]any)["id"].(string)
 
 	list := p.do(request{method: "GET", path: "/api/account/passkeys", cookie: first})
 	var listed struct {
@@ -145,8 +177,8 @@ func TestPasskeys(t *testing.T) {
 		}
 	}
 	if err := json.Unmarshal(list.Body, &listed); err != nil || len(listed.Passkeys) != 2 || listed.Passkeys[0].Name != "Laptop" ||
-		listed.Passkeys[0].CreatedAt.IsZero() || listed.Passkeys[0].LastUsedAt != nil {
-		t.Fatalf("passkeys listed %s; want Laptop then Phone, never used", list.Body)
+		listed.Passkeys[0].CreatedAt.IsZero() || listed.Passkeys[0].LastUsedAt == nil || listed.Passkeys[1].LastUsedAt != nil {
+		t.Fatalf("passkeys listed %s; want Laptop (used to confirm) then Phone (never used)", list.Body)
 	}
 	if strings.Contains(string(list.Body), "publicKey") || strings.Contains(string(list.Body), "credential") {
 		t.Errorf("the list shows key material: %s", list.Body)
@@ -167,7 +199,7 @@ func TestPasskeys(t *testing.T) {
 		t.Errorf("/api/me of a half-signed-in session = %d; want refused", got)
 	}
 	cer := beginCeremony(t, p, "/api/login/second-factor/passkey/options", half, nil)
-	answer, err := laptop.Assert(cer.opts, nil, passkeytest.Ceremony{})
+	answer, err = laptop.Assert(cer.opts, laptopCred, passkeytest.Ceremony{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -153,25 +153,30 @@ func (rp *RP) FinishRegistration(a Account, state, answer []byte) (*Registered, 
 }
 
 // BeginLogin starts an assertion. With allow (the records of one person)
-// it asks for one of those, as a second factor after a password, user
-// verification preferred; without, for any discoverable passkey of this
-// RP, user verification required, for a sign-in without a password.
-// conditional asks for the autofill (conditional mediation) form.
-func (rp *RP) BeginLogin(allow *Account, conditional bool) (opts Options, state []byte, err error) {
+// it asks for one of those (a second factor after a password, or a
+// confirmation); without, for any discoverable passkey of this RP (a
+// sign-in without a password). verify requires user verification (PIN or
+// biometrics), else it is only preferred. conditional asks for the
+// autofill (conditional mediation) form.
+func (rp *RP) BeginLogin(allow *Account, conditional, verify bool) (opts Options, state []byte, err error) {
 	mediation := protocol.MediationDefault
 	if conditional {
 		mediation = protocol.MediationConditional
 	}
 	var assertion *protocol.CredentialAssertion
 	var session *webauthn.SessionData
+	uv := protocol.VerificationPreferred
+	if verify {
+		uv = protocol.VerificationRequired
+	}
 	if allow == nil {
-		assertion, session, err = rp.wa.BeginDiscoverableMediatedLogin(mediation, webauthn.WithUserVerification(protocol.VerificationRequired))
+		assertion, session, err = rp.wa.BeginDiscoverableMediatedLogin(mediation, webauthn.WithUserVerification(uv))
 	} else {
 		var u *user
 		if u, err = newUser(*allow); err != nil {
 			return nil, nil, err
 		}
-		assertion, session, err = rp.wa.BeginMediatedLogin(u, mediation, webauthn.WithUserVerification(protocol.VerificationPreferred))
+		assertion, session, err = rp.wa.BeginMediatedLogin(u, mediation, webauthn.WithUserVerification(uv))
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("passkey: begin login: %w", err)

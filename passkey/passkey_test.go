@@ -50,7 +50,7 @@ func TestPasskeyCeremonies(t *testing.T) {
 	acct, cred := register(t, rp, a)
 
 	// Without a password: any discoverable passkey, the handle names the account.
-	opts, state, err := rp.BeginLogin(nil, false)
+	opts, state, err := rp.BeginLogin(nil, false, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestPasskeyCeremonies(t *testing.T) {
 	}
 
 	// As a second factor: the account's own credentials are allowed.
-	opts, state, err = rp.BeginLogin(&acct, false)
+	opts, state, err = rp.BeginLogin(&acct, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestPasskeyRefusals(t *testing.T) {
 			if tt.second {
 				allow = &acct
 			}
-			opts, state, err := rp.BeginLogin(allow, false)
+			opts, state, err := rp.BeginLogin(allow, false, !tt.second)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -170,17 +170,34 @@ func (s *Server) handlePasskeysList(w http.ResponseWriter, r *http.Request) {
 	s.json(w, http.StatusOK, map[string]any{"passkeys": passkeysJSON(list), "available": s.auth.PasskeysOn()})
 }
 
+// handlePasskeyConfirmOptions answers POST
+// /api/account/passkeys/confirm/options: one of the person's passkeys,
+// asked to stand in for the password before adding another.
+func (s *Server) handlePasskeyConfirmOptions(w http.ResponseWriter, r *http.Request) {
+	if err := decodeJSON(r, &struct{}{}, true); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	pc, err := s.auth.BeginPasskeyConfirm(r.Context(), identity(r))
+	s.answerCeremony(w, pc, err, r)
+}
+
 // handlePasskeyRegisterOptions answers POST /api/account/passkeys/options
-// {"password"}.
+// {"password"} or {"credential"} (the answer to the confirm ceremony).
 func (s *Server) handlePasskeyRegisterOptions(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Password string `json:"password"`
+		Password   string         `json:"password"`
+		Credential credentialJSON `json:"credential"`
 	}
 	if err := decodeJSON(r, &req, false); err != nil {
 		s.error(w, r, err)
 		return
 	}
-	pc, err := s.auth.BeginPasskeyRegistration(r.Context(), identity(r), req.Password, s.client(r))
+	token := ""
+	if len(req.Credential) > 0 {
+		token = takeCeremonyCookie(w, r)
+	}
+	pc, err := s.auth.BeginPasskeyRegistration(r.Context(), identity(r), req.Password, token, req.Credential, s.client(r))
 	s.answerCeremony(w, pc, err, r)
 }
 

@@ -42,6 +42,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/login/second-factor/passkey/options", s.apiStep(auth.StepSecondFactor, s.handlePasskeySecondFactorOptions))
 	mux.HandleFunc("POST /api/login/second-factor/passkey", s.apiStep(auth.StepSecondFactor, s.handlePasskeySecondFactor))
 	mux.HandleFunc("GET /api/account/passkeys", s.apiStep(auth.StepEnrol, s.handlePasskeysList))
+	mux.HandleFunc("POST /api/account/passkeys/confirm/options", s.apiStep(auth.StepEnrol, s.handlePasskeyConfirmOptions))
 	mux.HandleFunc("POST /api/account/passkeys/options", s.apiStep(auth.StepEnrol, s.handlePasskeyRegisterOptions))
 	mux.HandleFunc("POST /api/account/passkeys", s.apiStep(auth.StepEnrol, s.handlePasskeyRegister))
 	mux.HandleFunc("PATCH /api/account/passkeys/{id}", s.apiSession(s.handlePasskeyRename))

@@ -178,7 +178,16 @@
       var pw = add.querySelector("input[name=password]");
       show(box3, "");
       button.disabled = true;
-      post("/api/account/passkeys/options", { password: pw.value }).then(function (o) {
+      // The password, or (left empty) one of the person's passkeys,
+      // confirms it is them.
+      var options = pw.value === "" && add.hasAttribute("data-has-passkeys") ?
+        post("/api/account/passkeys/confirm/options", {}).then(function (o) {
+          return navigator.credentials.get(requestOptions(o));
+        }).then(function (cred) {
+          return post("/api/account/passkeys/options", { credential: credentialJSON(cred) });
+        }) :
+        post("/api/account/passkeys/options", { password: pw.value });
+      options.then(function (o) {
         pw.value = "";
         return navigator.credentials.create(creationOptions(o));
       }).then(function (cred) {
