@@ -131,19 +131,25 @@ func passwordSignIn(t *testing.T, ctx context.Context, base, email, waitFor stri
 	}
 }
 
-// addPasskeyInBrowser adds a passkey named name on /security.
-func addPasskeyInBrowser(t *testing.T, ctx context.Context, base, name string) {
+// addPasskeyInBrowser adds a passkey named name on /security, confirmed
+// with the password (or, withPasskey, with a passkey the browser has).
+func addPasskeyInBrowser(t *testing.T, ctx context.Context, base, name string, withPasskey ...bool) {
 	t.Helper()
 	step, cancel := within(ctx, 20*time.Second)
 	defer cancel()
-	if err := chromedp.Do(step,
-		chromedp.Navigate(base+"/security"),
+	steps := []chromedp.Action[chromedp.Void]{
+		chromedp.Navigate(base + "/security"),
 		chromedp.WaitVisible(chromedp.CSS(`form[data-passkey-add] button[type=submit]`)),
 		chromedp.SendKeys(chromedp.CSS("#passkeyName"), name),
-		chromedp.SendKeys(chromedp.CSS("#passkeyPassword"), testPassword),
+	}
+	if len(withPasskey) == 0 || !withPasskey[0] {
+		steps = append(steps, chromedp.SendKeys(chromedp.CSS("#passkeyPassword"), testPassword))
+	}
+	steps = append(steps,
 		chromedp.Click(chromedp.CSS(`form[data-passkey-add] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`p.notice[role=status]`)),
-	); err != nil {
+	)
+	if err := chromedp.Do(step, steps...); err != nil {
 		errText, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#passkey-add-error")))
 		t.Fatalf("add passkey %q: %v (page says %q)", name, err, errText)
 	}
@@ -271,8 +277,9 @@ func TestBrowserPasskeys(t *testing.T) {
 		t.Fatalf("the phone signs in with the synced laptop passkey: %v", err)
 	}
 	setCounter(t, ctx, laptop, laptopCred.CredentialID, laptopCred.SignCount+2000)
+	// Confirmed with the synced passkey instead of the password.
+	addPasskeyInBrowser(t, phoneCtx, base, "Phone", true)
 	authenticatorCall(t, phoneCtx, webauthn.RemoveCredential, webauthn.RemoveCredentialParams{AuthenticatorID: phone, CredentialID: laptopCred.CredentialID})
-	addPasskeyInBrowser(t, phoneCtx, base, "Phone")
 	// A third browser signs in with the phone's own passkey.
 	phoneCreds := authenticatorCall(t, phoneCtx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: phone})
 	tabletCtx := newBrowser(t)
