@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,8 @@ const (
 	ceremonySecondFactor = "second_factor"
 	// ceremonyConfirm stands in for the password before a change.
 	ceremonyConfirm = "confirm"
+	// ceremonyReset is the second factor of a password reset.
+	ceremonyReset = "reset"
 )
 
 // maxPasskeyName bounds a passkey's name (in characters).
@@ -417,27 +420,34 @@ func (s *Service) FinishPasskeySecondFactor(ctx context.Context, id *Identity, t
 
 // checkOwnPasskey checks an answer to a ceremony of purpose begun by this
 // session: one of the person's own passkeys, its counter moved forward.
-// Failures count against the account's second factor and the address,
-// like wrong codes.
 func (s *Service) checkOwnPasskey(ctx context.Context, id *Identity, purpose, token string, answer []byte, c Client) (*lacop.Passkey, error) {
-	att, err := s.beginAttempt(ctx, factorKeys(id.User.ID, c.IP), c)
+	return s.checkPasskeyOf(ctx, id.User, id.Session.ID, id.Session.ID, purpose, token, answer, c)
+}
+
+// checkPasskeyOf checks an answer to a ceremony of purpose bound to
+// binding (a session id, or a reset link's): one of u's own passkeys, its
+// counter moved forward. Failures count against the account's second
+// factor and the address, like wrong codes; sessionID names the session
+// in the audit ("" for none).
+func (s *Service) checkPasskeyOf(ctx context.Context, u *lacop.User, binding, sessionID, purpose, token string, answer []byte, c Client) (*lacop.Passkey, error) {
+	att, err := s.beginAttempt(ctx, factorKeys(u.ID, c.IP), c)
 	if err != nil {
 		if t, ok := errors.AsType[*Throttled](err); ok {
-			s.recordThrottled(ctx, refusal{userID: id.User.ID, sessionID: id.Session.ID, email: id.User.Email, step: "second_factor"}, t, c)
+			s.recordThrottled(ctx, refusal{userID: u.ID, sessionID: sessionID, email: u.Email, step: "second_factor"}, t, c)
 		}
 		return nil, err
 	}
 	fail := func(passkeyID, why string, cause error) (*lacop.Passkey, error) {
-		s.passkeyFailed(ctx, id.User.ID, id.Session.ID, passkeyID, why, cause, c)
+		s.passkeyFailed(ctx, u.ID, sessionID, passkeyID, why, cause, c)
 		if err := att.failed(ctx); err != nil {
 			return nil, err
 		}
 		return nil, errPasskeyRefused
 	}
-	cer, err := s.takeCeremony(ctx, token, purpose, id.Session.ID)
+	cer, err := s.takeCeremony(ctx, token, purpose, binding)
 	if err != nil {
 		if lacop.ErrorCode(err) == lacop.EINVALID {
-			s.passkeyFailed(ctx, id.User.ID, id.Session.ID, "", "ceremony", nil, c)
+			s.passkeyFailed(ctx, u.ID, sessionID, "", "ceremony", nil, c)
 			_ = att.failed(ctx)
 		}
 		return nil, err
@@ -447,22 +457,22 @@ func (s *Service) checkOwnPasskey(ctx context.Context, id *Identity, purpose, to
 		return fail("", "malformed", err)
 	}
 	p, err := s.Passkeys.PasskeyByCredentialID(ctx, credID)
-	if lacop.ErrorCode(err) == lacop.ENOTFOUND || (err == nil && p.UserID != id.User.ID) {
+	if lacop.ErrorCode(err) == lacop.ENOTFOUND || (err == nil && p.UserID != u.ID) {
 		return fail("", "unknown_passkey", nil)
 	} else if err != nil {
 		return nil, unavailable("look up passkey", err)
 	}
-	list, err := s.ListPasskeys(ctx, id.User.ID)
+	list, err := s.ListPasskeys(ctx, u.ID)
 	if err != nil {
 		return nil, err
 	}
-	got, err := s.WebAuthn.FinishLogin(account(id.User, list), cer.State, answer)
+	got, err := s.WebAuthn.FinishLogin(account(u, list), cer.State, answer)
 	if errors.Is(err, passkey.ErrRefused) {
 		return fail(p.ID, "refused", err)
 	} else if err != nil {
 		return nil, unavailable("finish passkey ceremony", err)
 	}
-	if err := s.usePasskey(ctx, id.User, p, got.SignCount, c); err != nil {
+	if err := s.usePasskey(ctx, u, p, got.SignCount, c); err != nil {
 		if errors.Is(err, errPasskeyRefused) {
 			_ = att.failed(ctx)
 		}
@@ -655,4 +665,36 @@ func (s *Service) SignInMethods(ctx context.Context, sess *lacop.Session) []stri
 		}
 	}
 	return []string{"pwd", "otp", "mfa"}
+}
+
+// resetBinding ties a reset's passkey ceremony to its link (there is no
+// session): the hash of the link's token, never the token.
+func resetBinding(token string) string {
+	return "reset:" + hex.EncodeToString(HashSecret(token))
+}
+
+// BeginResetPasskey starts the passkey step of a password reset: one of
+// the account's passkeys, as its second factor, bound to the link.
+func (s *Service) BeginResetPasskey(ctx context.Context, token string) (*PasskeyCeremony, error) {
+	u, _, err := s.resetLinkUser(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if !s.PasskeysOn() || u.Passkeys == 0 {
+		return nil, lacop.Errorf(lacop.EINVALID, "This account has no passkey to use here.")
+	}
+	list, err := s.ListPasskeys(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	a := account(u, list)
+	opts, state, err := s.WebAuthn.BeginLogin(&a, false, false)
+	if err != nil {
+		return nil, unavailable("begin passkey ceremony", err)
+	}
+	ct, err := s.beginCeremony(ctx, u.ID, ceremony{Purpose: ceremonyReset, SessionID: resetBinding(token), State: state})
+	if err != nil {
+		return nil, err
+	}
+	return &PasskeyCeremony{Options: opts, Token: ct}, nil
 }

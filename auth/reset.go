@@ -136,6 +136,16 @@ func (s *Service) resetLink(ctx context.Context, u *lacop.User, actorID string, 
 type ResetTarget struct {
 	Email     string
 	NeedsCode bool
+	// NeedsPasskey says the account has passkeys: one of them may stand in
+	// for the code (and must, when there is no code).
+	NeedsPasskey bool
+}
+
+// PasskeyProof is a passkey answer given as a reset's second factor: the
+// ceremony (BeginResetPasskey) and the browser's answer.
+type PasskeyProof struct {
+	Token  string
+	Answer []byte
 }
 
 // ResetLinkTarget tells whose password the token resets, without using it.
@@ -144,7 +154,7 @@ func (s *Service) ResetLinkTarget(ctx context.Context, token string) (*ResetTarg
 	if err != nil {
 		return nil, err
 	}
-	return &ResetTarget{Email: u.Email, NeedsCode: u.HasTOTP()}, nil
+	return &ResetTarget{Email: u.Email, NeedsCode: u.HasTOTP(), NeedsPasskey: u.Passkeys > 0 && s.PasskeysOn()}, nil
 }
 
 func (s *Service) resetLinkUser(ctx context.Context, token string) (*lacop.User, *lacop.Link, error) {
@@ -152,10 +162,11 @@ func (s *Service) resetLinkUser(ctx context.Context, token string) (*lacop.User,
 }
 
 // CompleteReset sets a new password through a reset link. A person with a
-// second factor must pass it too (counted like any code): a mailbox alone
-// never takes over a protected account. The link is used up, and every
+// second factor must pass it too (a code, a recovery code, or one of their
+// passkeys through BeginResetPasskey; counted like any code): a mailbox
+// alone never takes over a protected account. The link is used up, and every
 // session and token of the account ends (the password_reset row).
-func (s *Service) CompleteReset(ctx context.Context, token, next, code, recoveryCode string, c Client) (*Outcome, error) {
+func (s *Service) CompleteReset(ctx context.Context, token, next, code, recoveryCode string, pk PasskeyProof, c Client) (*Outcome, error) {
 	u, _, err := s.resetLinkUser(ctx, token)
 	if err != nil {
 		return nil, err
@@ -164,7 +175,14 @@ func (s *Service) CompleteReset(ctx context.Context, token, next, code, recovery
 	if err != nil {
 		return nil, err
 	}
-	if u.HasTOTP() {
+	switch {
+	case len(pk.Answer) > 0 && u.Passkeys > 0 && s.PasskeysOn():
+		if _, err := s.checkPasskeyOf(ctx, u, resetBinding(token), "", ceremonyReset, pk.Token, pk.Answer, c); err != nil {
+			return nil, err
+		}
+	case u.Passkeys > 0 && !u.HasTOTP():
+		return nil, lacop.Errorf(lacop.EINVALID, "Confirm with one of your passkeys: this account signs in with one after the password.")
+	case u.HasTOTP():
 		if code == "" && recoveryCode == "" {
 			return nil, lacop.Errorf(lacop.EINVALID, "Enter the code from your authenticator app, or a recovery code.")
 		}

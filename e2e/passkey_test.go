@@ -429,3 +429,58 @@ func anySlice(v any) []any {
 	s, _ := v.([]any)
 	return s
 }
+
+// TestPasskeyPasswordReset: a reset link alone does not take over an
+// account whose second factor is a passkey: the passkey is asked, bound to
+// that link, and then every session ends as for any reset.
+func TestPasskeyPasswordReset(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, passkeyConfig)
+	const ada = "ada@example.com"
+	p.addUser(ada)
+	key := &passkeytest.Authenticator{Origin: passkeyOrigin, UserVerified: true}
+	s := p.login(ada)
+	_, cred := addPasskey(t, p, &s, key, "Key")
+	viaKey := signedIn(t, passkeyLogin(t, p, key, cred, passkeytest.Ceremony{}))
+
+	link := func() string {
+		out := p.cliOK("", "user", "reset-link", ada)
+		m := resetLink.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("lacop user reset-link printed %q; want a link", out)
+		}
+		leaks.secret("reset link token", m[1])
+		return m[1]
+	}
+	first := link()
+	if res := completeReset(p, first, "a-new-long-password-1", nil); res.StatusCode != http.StatusBadRequest || !strings.Contains(string(res.Body), "passkey") {
+		t.Errorf("reset without the passkey = %d %s; want 400 asking for it", res.StatusCode, res.Body)
+	}
+	// A ceremony begun for another link does not serve this one.
+	other := link() // voids the first
+	cerOther := beginCeremony(t, p, "/api/password-reset/passkey/options", "", map[string]any{"token": other})
+	answer, _ := key.Assert(cerOther.opts, cred, passkeytest.Ceremony{})
+	third := link()
+	res := finishCeremony(p, "POST", "/api/password-reset/complete", "", cerOther,
+		map[string]any{"token": third, "newPassword": "a-new-long-password-1", "credential": json.RawMessage(answer)})
+	if res.StatusCode == http.StatusOK {
+		t.Errorf("a passkey ceremony of another link completed this one: %d %s", res.StatusCode, res.Body)
+	}
+	cer := beginCeremony(t, p, "/api/password-reset/passkey/options", "", map[string]any{"token": third})
+	answer, _ = key.Assert(cer.opts, cred, passkeytest.Ceremony{})
+	res = finishCeremony(p, "POST", "/api/password-reset/complete", "", cer,
+		map[string]any{"token": third, "newPassword": "a-new-long-password-1", "credential": json.RawMessage(answer)})
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("reset with the passkey = %d %s; want 200", res.StatusCode, res.Body)
+	}
+	for name, sec := range map[string]string{"password session": s, "passkey session": viaKey} {
+		if got := p.meStatus(sec); got != http.StatusUnauthorized {
+			t.Errorf("%s after the reset: /api/me = %d; want 401", name, got)
+		}
+	}
+	// The new password works, and still owes the passkey.
+	res = p.do(request{method: "POST", path: "/api/login", body: map[string]any{"email": ada, "password": "a-new-long-password-1"}})
+	if res.StatusCode != http.StatusOK || res.json(t)["secondFactorRequired"] != true {
+		t.Errorf("sign-in with the new password = %d %s; want 200 owing the passkey", res.StatusCode, res.Body)
+	}
+}

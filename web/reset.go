@@ -42,10 +42,12 @@ func (s *Server) handleResetPage(w http.ResponseWriter, r *http.Request) {
 type resetView struct {
 	Mail bool // lacop sends mail: self-service reset is on
 	Sent bool
-	// Email and NeedsCode describe the account a link resets.
-	Email     string
-	NeedsCode bool
-	Token     string
+	// Email, NeedsCode and NeedsPasskey describe the account a link
+	// resets (its second factors).
+	Email        string
+	NeedsCode    bool
+	NeedsPasskey bool
+	Token        string
 }
 
 // handleResetSubmit is the form of GET /reset.
@@ -85,7 +87,7 @@ func (s *Server) handleResetLinkPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "reset_link.html", pageData{Title: "Choose a new password",
-		Data: resetView{Email: target.Email, NeedsCode: target.NeedsCode, Token: token}})
+		Data: resetView{Email: target.Email, NeedsCode: target.NeedsCode, NeedsPasskey: target.NeedsPasskey, Token: token}})
 }
 
 func (s *Server) resetLinkError(w http.ResponseWriter, r *http.Request, err error) {
@@ -117,13 +119,17 @@ func (s *Server) handleResetLinkSubmit(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", retryAfter(t))
 		}
 		s.render(w, r, errorStatus(err), "reset_link.html", pageData{Title: "Choose a new password", Error: lacop.ErrorMessage(err),
-			Data: resetView{Email: target.Email, NeedsCode: target.NeedsCode, Token: token}})
+			Data: resetView{Email: target.Email, NeedsCode: target.NeedsCode, NeedsPasskey: target.NeedsPasskey, Token: token}})
 	}
 	if f.Get("password") != f.Get("passwordConfirm") {
 		again(lacop.Errorf(lacop.EINVALID, "The two passwords differ."))
 		return
 	}
-	out, err := s.auth.CompleteReset(r.Context(), token, f.Get("password"), f.Get("code"), f.Get("recoveryCode"), s.client(r))
+	var pk auth.PasskeyProof
+	if answer := f.Get("passkeyCredential"); answer != "" {
+		pk = auth.PasskeyProof{Token: takeCeremonyCookie(w, r), Answer: []byte(answer)}
+	}
+	out, err := s.auth.CompleteReset(r.Context(), token, f.Get("password"), f.Get("code"), f.Get("recoveryCode"), pk, s.client(r))
 	switch {
 	case err == nil:
 		s.clearSessionCookie(w)
@@ -142,18 +148,38 @@ func (s *Server) handleResetCompleteAPI(w http.ResponseWriter, r *http.Request) 
 	var req struct {
 		Token        string `json:"token"`
 		NewPassword  string `json:"newPassword"`
-		Code         string `json:"code"`
-		RecoveryCode string `json:"recoveryCode"`
+		Code         string         `json:"code"`
+		RecoveryCode string         `json:"recoveryCode"`
+		Credential   credentialJSON `json:"credential"`
 	}
 	if err := decodeJSON(r, &req, false); err != nil {
 		s.error(w, r, err)
 		return
 	}
-	out, err := s.auth.CompleteReset(r.Context(), req.Token, req.NewPassword, req.Code, req.RecoveryCode, s.client(r))
+	var pk auth.PasskeyProof
+	if len(req.Credential) > 0 {
+		pk = auth.PasskeyProof{Token: takeCeremonyCookie(w, r), Answer: req.Credential}
+	}
+	out, err := s.auth.CompleteReset(r.Context(), req.Token, req.NewPassword, req.Code, req.RecoveryCode, pk, s.client(r))
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	s.clearSessionCookie(w)
 	s.json(w, http.StatusOK, map[string]any{"revokedSessions": out.Revoked(), "redirect": "/login?reset=1"})
+}
+
+// handleResetPasskeyOptions answers POST /api/password-reset/passkey/options
+// {"token"}: the passkey step of a reset, for an account with passkeys.
+func (s *Server) handleResetPasskeyOptions(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	var req struct {
+		Token string `json:"token"`
+	}
+	if err := decodeJSON(r, &req, false); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	pc, err := s.auth.BeginResetPasskey(r.Context(), req.Token)
+	s.answerCeremony(w, pc, err, r)
 }

@@ -23,6 +23,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/passkeys/login", s.handlePasskeyLogin)
 	mux.HandleFunc("POST /api/password-reset", s.handleResetRequestAPI)
 	mux.HandleFunc("POST /api/password-reset/complete", s.handleResetCompleteAPI)
+	mux.HandleFunc("POST /api/password-reset/passkey/options", s.handleResetPasskeyOptions)
 	mux.HandleFunc("GET /reset", s.handleResetPage)
 	mux.HandleFunc("POST /reset", s.handleResetSubmit)
 	mux.HandleFunc("GET /reset/{token}", s.handleResetLinkPage)

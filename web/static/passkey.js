@@ -166,6 +166,26 @@
     });
   }
 
+  // A reset link's page: the passkey as the second factor, its answer
+  // sent with the form.
+  var resetBox = document.querySelector("[data-passkey-reset]");
+  if (resetBox) {
+    reveal();
+    var form = resetBox.form, box4 = document.getElementById("passkey-error"), answered = false;
+    form.addEventListener("submit", function (e) {
+      if (answered || !resetBox.checked) { return; }
+      e.preventDefault();
+      show(box4, "");
+      post("/api/password-reset/passkey/options", { token: resetBox.getAttribute("data-passkey-reset") }).then(function (o) {
+        return navigator.credentials.get(requestOptions(o));
+      }).then(function (cred) {
+        form.querySelector("input[name=passkeyCredential]").value = JSON.stringify(credentialJSON(cred));
+        answered = true;
+        form.submit();
+      })["catch"](function (err) { failed(box4, err); });
+    });
+  }
+
   // /security: add a passkey (name and password from the form).
   var add = document.querySelector("form[data-passkey-add]");
   if (add) {
