@@ -146,8 +146,8 @@ func (s *Server) handleResetLinkSubmit(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleResetCompleteAPI(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	var req struct {
-		Token        string `json:"token"`
-		NewPassword  string `json:"newPassword"`
+		Token        string         `json:"token"`
+		NewPassword  string         `json:"newPassword"`
 		Code         string         `json:"code"`
 		RecoveryCode string         `json:"recoveryCode"`
 		Credential   credentialJSON `json:"credential"`
