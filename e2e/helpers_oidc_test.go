@@ -125,7 +125,7 @@ func (p *portal) createUser(admin, email string) {
 }
 
 // oidcHTTP is the client the apps' own server-to-server calls use.
-var oidcHTTP = &http.Client{Timeout: 15 * time.Second}
+var oidcHTTP = &http.Client{Timeout: 30 * time.Second}
 
 // discoverOP reads the discovery document of the instance at base, failing
 // the test unless it is served and names issuer.
@@ -216,7 +216,7 @@ func newRPBrowser(t *testing.T, base, email string) *rpBrowser {
 		t.Fatal(err)
 	}
 	return &rpBrowser{t: t, base: base, jar: jar, email: email, client: &http.Client{
-		Jar: jar, Timeout: 15 * time.Second,
+		Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 }

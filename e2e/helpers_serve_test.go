@@ -71,7 +71,7 @@ func startServeIn(t *testing.T, dataDir string, env []string, args ...string) *p
 		t.Fatalf("lacop serve %q did not start listening:\n%s", args, p.out.String())
 	}
 	p.client = &http.Client{
-		Timeout:       10 * time.Second,
+		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return p
