@@ -95,8 +95,10 @@ func TestHalfSessionSeesNoIdentity(t *testing.T) {
 // app's forward-auth, the login page's redirect, going round and round) do
 // not count as activity; it ends at the inactivity timeout from sign-in.
 func TestHalfSessionNotKeptAlive(t *testing.T) {
-	const idle = 2 * time.Second
-	p := startPortal(t, halfConfig+"session:\n  inactivity_timeout: 2s\n")
+	// Long enough that enrolling (a password check: seconds of argon2id
+	// under the race detector) fits in it.
+	const idle = 6 * time.Second
+	p := startPortal(t, halfConfig+"session:\n  inactivity_timeout: 6s\n")
 	p.addUser("kai@example.com")
 	e := p.enrolTOTP(p.login("kai@example.com"))
 	const app = "https://app.example.com/"
