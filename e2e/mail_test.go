@@ -41,6 +41,13 @@ func TestSecurityAlerts(t *testing.T) {
 
 	p.addUser("ann@example.com")
 	secret := p.loginSecretWith("ann@example.com", testPassword, ua)
+	// This test is about the alerts that cannot be turned off: the
+	// new-sign-in mails its API sign-ins (no device cookie) would bring
+	// are turned off (TestNewSignInAlert is about those).
+	if res := p.do(request{method: "POST", path: "/security/alerts", cookie: secret, body: "newSignIn=",
+		header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}); res.StatusCode != 303 {
+		t.Fatalf("turning new-sign-in mails off = %d %s", res.StatusCode, res.Body)
+	}
 	res := p.do(request{method: "POST", path: "/api/account/password", cookie: secret, header: ua,
 		body: map[string]any{"currentPassword": testPassword, "newPassword": newPassword}})
 	if res.StatusCode != 200 {
