@@ -167,16 +167,9 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	// asked for a fresh sign-in) replaces it: the old session ends as on
 	// sign-out, apps signed in through it included. Left alive, it would
 	// outlive every sign-out this browser can do.
-	if old := s.sessionSecret(r); old != "" {
-		if err := s.auth.Logout(r.Context(), old, s.client(r)); err != nil {
-			_ = s.auth.Logout(r.Context(), in.Secret, s.client(r))
-			s.error(w, r, err)
-			return
-		}
-		s.cookies.ended(s.cookies.key(old))
+	if !s.startSignedIn(w, r, in) {
+		return
 	}
-	s.setDevice(w, in.Device)
-	s.setSessionCookie(w, in.Secret, in.Session)
 	seeOther(w, s.signedInTarget(&auth.Identity{User: in.User, Session: in.Session}, rd))
 }
 
@@ -227,4 +220,23 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 			LastActiveAt: sess.LastActiveAt, ExpiresAt: s.auth.SessionExpiry(sess),
 		},
 	})
+}
+
+// startSignedIn gives the browser the new session of in. A session this
+// browser already had ends first, as on sign-out, apps signed in through
+// it included: left alive, it would outlive every sign-out this browser
+// can do. When that end fails, the new session is withdrawn, the error
+// answered, and false returned.
+func (s *Server) startSignedIn(w http.ResponseWriter, r *http.Request, in *auth.SignIn) bool {
+	if old := s.sessionSecret(r); old != "" {
+		if err := s.auth.Logout(r.Context(), old, s.client(r)); err != nil {
+			_ = s.auth.Logout(r.Context(), in.Secret, s.client(r))
+			s.error(w, r, err)
+			return false
+		}
+		s.cookies.ended(s.cookies.key(old))
+	}
+	s.setDevice(w, in.Device)
+	s.setSessionCookie(w, in.Secret, in.Session)
+	return true
 }

@@ -78,22 +78,14 @@ func (s *Server) handlePasskeyLogin(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	c := s.client(r)
-	in, err := s.auth.FinishPasskeyLogin(r.Context(), takeCeremonyCookie(w, r), req.Credential, req.RememberMe, device(r), c)
+	in, err := s.auth.FinishPasskeyLogin(r.Context(), takeCeremonyCookie(w, r), req.Credential, req.RememberMe, device(r), s.client(r))
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	if old := s.sessionSecret(r); old != "" {
-		if err := s.auth.Logout(r.Context(), old, c); err != nil {
-			_ = s.auth.Logout(r.Context(), in.Secret, c)
-			s.error(w, r, err)
-			return
-		}
-		s.cookies.ended(s.cookies.key(old))
+	if !s.startSignedIn(w, r, in) {
+		return
 	}
-	s.setDevice(w, in.Device)
-	s.setSessionCookie(w, in.Secret, in.Session)
 	s.json(w, http.StatusOK, map[string]any{
 		"user":      newUserJSON(in.User),
 		"authLevel": in.Session.AuthLevel,
