@@ -128,11 +128,7 @@ type Registered struct {
 // FinishRegistration checks the browser's answer (the JSON of a
 // PublicKeyCredential) against state.
 func (rp *RP) FinishRegistration(a Account, state, answer []byte) (*Registered, error) {
-	u, err := newUser(a)
-	if err != nil {
-		return nil, err
-	}
-	session, err := unmarshalState(state)
+	u, session, err := resume(a, state)
 	if err != nil {
 		return nil, err
 	}
@@ -211,11 +207,7 @@ func CredentialID(answer []byte) ([]byte, []byte, error) {
 // For a sign-in without a password, state came from BeginLogin(nil, …)
 // and the answer must carry the account's handle and user verification.
 func (rp *RP) FinishLogin(a Account, state, answer []byte) (*Asserted, error) {
-	u, err := newUser(a)
-	if err != nil {
-		return nil, err
-	}
-	session, err := unmarshalState(state)
+	u, session, err := resume(a, state)
 	if err != nil {
 		return nil, err
 	}
@@ -253,12 +245,18 @@ func marshalBoth(opts any, session *webauthn.SessionData) (Options, []byte, erro
 	return o, st, nil
 }
 
-func unmarshalState(state []byte) (webauthn.SessionData, error) {
+// resume is a ceremony's account and stored state, read back to check an
+// answer against.
+func resume(a Account, state []byte) (*user, webauthn.SessionData, error) {
 	var session webauthn.SessionData
-	if err := json.Unmarshal(state, &session); err != nil {
-		return session, fmt.Errorf("passkey: stored state: %w", err)
+	u, err := newUser(a)
+	if err != nil {
+		return nil, session, err
 	}
-	return session, nil
+	if err := json.Unmarshal(state, &session); err != nil {
+		return nil, session, fmt.Errorf("passkey: stored state: %w", err)
+	}
+	return u, session, nil
 }
 
 // refused wraps a library error caused by the browser's answer, keeping its
