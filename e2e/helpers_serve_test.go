@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -42,7 +43,12 @@ func startServeIn(t *testing.T, dataDir string, env []string, args ...string) *p
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(p.stop)
+	t.Cleanup(func() {
+		p.stop()
+		if out := p.out.String(); strings.Contains(out, "WARNING: DATA RACE") {
+			t.Errorf("lacop serve reported a data race:\n%s", out[strings.Index(out, "WARNING: DATA RACE"):])
+		}
+	})
 	leaks.output(t.Name()+" log", func() []byte { return []byte(p.out.String()) })
 
 	found := make(chan string, 1)

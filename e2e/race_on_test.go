@@ -2,6 +2,6 @@
 
 package e2e
 
-// raceEnabled builds the server under test with the race detector too, so
-// the concurrent e2e tests also look for data races in lacop itself.
+// raceEnabled: these tests run under the race detector; with
+// LACOP_E2E_RACE=1 the server under test is built with it too (serverRace).
 const raceEnabled = true
