@@ -43,6 +43,14 @@ const (
 	AuditTokenRevoked         = "token.revoked"
 	AuditUserCreated          = "user.created"
 	AuditUserDisabled         = "user.disabled"
+	// AuditUserEnabled, AuditUserUpdated (name, groups or the admin flag;
+	// Detail says which) and AuditUserDeleted (Detail keeps the email, so
+	// the trail still names the person once the account is gone).
+	AuditUserEnabled = "user.enabled"
+	AuditUserUpdated = "user.updated"
+	AuditUserDeleted = "user.deleted"
+	// AuditBanLifted is an admin or operator ending a throttling ban early.
+	AuditBanLifted = "ban.lifted"
 	// An app signed a person in through lacop (OpenID Connect), and what
 	// became of the app's grant.
 	AuditOIDCAuthorized     = "oidc.authorized"

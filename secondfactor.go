@@ -39,6 +39,13 @@ type SecondFactorStore interface {
 	RecoveryCodesLeft(ctx context.Context, userID string) (int, error)
 }
 
+// Ban is a throttling ban in force: Key is what is banned ("account:…",
+// "factor:…", "ip:…"), Until when it ends.
+type Ban struct {
+	Key   string
+	Until time.Time
+}
+
 // RegulationStore counts failed attempts per key ("account:…", "factor:…",
 // "ip:…") in a sliding window and keeps bans. It lives in the store so that
 // counts survive a restart and are shared by every instance.
@@ -67,6 +74,14 @@ type RegulationStore interface {
 	// when none is kept. Failures before a ban's end no longer count once
 	// it is over: a ban is served once, not again for each later attempt.
 	BanEnd(ctx context.Context, key string) (time.Time, error)
+
+	// Bans lists the bans in force at now, the latest-ending first.
+	Bans(ctx context.Context, now time.Time) ([]Ban, error)
+
+	// LiftBan ends key's ban at now, if one is in force, and reports
+	// whether one was. The ban is ended, not forgotten: the failures behind
+	// it stop counting as they would when it ran out.
+	LiftBan(ctx context.Context, key string, now time.Time) (bool, error)
 
 	// PruneRegulation deletes failures before the cutoff and bans that ended
 	// before it, so the tables do not grow without bound.

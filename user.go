@@ -130,6 +130,11 @@ type UserStore interface {
 	// Users lists every user, oldest first.
 	Users(ctx context.Context) ([]*User, error)
 
+	// ListUsers returns one page of the users q selects, ordered by email,
+	// and how many it selects in all: the admin list pages through ten
+	// thousand people without reading them all.
+	ListUsers(ctx context.Context, q UserQuery) (users []*User, total int, err error)
+
 	// CountUsers counts every user, disabled or not.
 	CountUsers(ctx context.Context) (int, error)
 
@@ -143,10 +148,48 @@ type UserStore interface {
 	// SetDisabled disables or enables a user. Returns ENOTFOUND.
 	SetDisabled(ctx context.Context, id string, disabled bool) error
 
+	// SetName changes the display name. EINVALID when it fails Validate,
+	// ENOTFOUND for an unknown id.
+	SetName(ctx context.Context, id, name string) error
+
+	// SetGroups replaces the user's groups. EINVALID for a bad group name,
+	// ENOTFOUND for an unknown id.
+	SetGroups(ctx context.Context, id string, groups []string) error
+
+	// SetAdmin makes the user an administrator or not. Taking it from the
+	// last enabled administrator returns ECONFLICT and changes nothing,
+	// decided in the same step as the change, so two admins demoting each
+	// other at once cannot leave none.
+	SetAdmin(ctx context.Context, id string, admin bool) error
+
+	// DeleteUser removes the user and what is kept for them (sessions,
+	// second factors, passkeys, tokens, grants, links, known devices), so
+	// the email is free again; audit events stay. ECONFLICT for the last
+	// enabled administrator (decided with the delete), ENOTFOUND for an
+	// unknown id. Ending the user's sessions is the caller's first step
+	// (auth.Service.DeleteUser): this only removes rows.
+	DeleteUser(ctx context.Context, id string) error
+
 	// BumpTokenVersion increments the user's token version and returns it,
 	// so that every access token carrying an older version fails.
 	BumpTokenVersion(ctx context.Context, id string) (int64, error)
 }
+
+// UserQuery selects users for the admin list. Zero values select
+// everyone.
+type UserQuery struct {
+	// Search keeps users whose email or name contains it, ignoring case.
+	Search string
+	// Disabled keeps only disabled users; Admins only administrators.
+	Disabled, Admins bool
+	// Group keeps only members of the group.
+	Group string
+	// Offset skips that many users; Limit caps the page (0: no cap).
+	Offset, Limit int
+}
+
+// ErrLastAdmin refuses a change that would leave no enabled administrator.
+var ErrLastAdmin = Errorf(ECONFLICT, "This is the last administrator: make someone else an administrator first.")
 
 // SetupStore guards the one-time link that creates the first admin.
 type SetupStore interface {

@@ -35,6 +35,12 @@ const (
 	// ReasonPasskeyCloned ends them when the passkey's counter went
 	// backwards: someone may hold a copy of it.
 	ReasonPasskeyCloned Reason = "passkey_cloned"
+	// ReasonUserDeleted ends everything of a person being deleted.
+	ReasonUserDeleted Reason = "user_deleted"
+	// ReasonAdminRemoved ends the sessions of a person who is no longer an
+	// administrator (but the one making the change, when it is their own),
+	// so no page or token opened with admin powers outlives them.
+	ReasonAdminRemoved Reason = "admin_removed"
 )
 
 // scope is which of a user's sessions an event ends.
@@ -82,6 +88,8 @@ var policy = map[Reason]rule{
 	ReasonTOTPReset:       {scope: scopeAll, bumpTokenVersion: true, notify: "admin"},
 	ReasonPasskeyRemoved:  {scope: scopeListed, notify: "passkey_removed"},
 	ReasonPasskeyCloned:   {scope: scopeListed, notify: "passkey_cloned"},
+	ReasonUserDeleted:     {scope: scopeAll, bumpTokenVersion: true, notify: "admin"},
+	ReasonAdminRemoved:    {scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, notify: "admin"},
 }
 
 // Outcome is what an event ended.

@@ -26,6 +26,8 @@ var allReasons = []Reason{
 	ReasonTOTPReset,
 	ReasonPasskeyRemoved,
 	ReasonPasskeyCloned,
+	ReasonUserDeleted,
+	ReasonAdminRemoved,
 }
 
 func TestPolicyCoversEveryReason(t *testing.T) {
@@ -80,6 +82,10 @@ func TestPolicyRows(t *testing.T) {
 		// (by session), the person's other sessions keep theirs.
 		{ReasonPasskeyRemoved, rule{scope: scopeListed, notify: "passkey_removed"}},
 		{ReasonPasskeyCloned, rule{scope: scopeListed, notify: "passkey_cloned"}},
+		// A deleted person keeps nothing; a former admin keeps only the
+		// session making the change, when it is their own, with a new secret.
+		{ReasonUserDeleted, rule{scope: scopeAll, bumpTokenVersion: true, notify: "admin"}},
+		{ReasonAdminRemoved, rule{scope: scopeOthers, bumpTokenVersion: true, rotateCurrent: true, notify: "admin"}},
 	}
 	if len(tests) != len(allReasons) {
 		t.Fatalf("%d rows tested; want one per reason (%d)", len(tests), len(allReasons))

@@ -274,10 +274,11 @@ func (p *portal) meStatus(secret string) int {
 	return p.do(request{method: "GET", path: "/api/me", cookie: secret}).StatusCode
 }
 
-// auditOutput runs lacop audit with args and returns its output.
+// auditOutput runs lacop audit --wide (the raw record: ids, whole user
+// agents and details) with args and returns its output.
 func (p *portal) auditOutput(args ...string) string {
 	p.t.Helper()
-	out, err := p.cli("", append([]string{"audit"}, args...)...)
+	out, err := p.cli("", append([]string{"audit", "--wide"}, args...)...)
 	if err != nil {
 		p.t.Fatalf("lacop audit: %v\n%s", err, out)
 	}

@@ -103,6 +103,34 @@ func (s *RegulationStore) BanEnd(ctx context.Context, key string) (time.Time, er
 	return fromMS(until), nil
 }
 
+// Bans implements lacop.RegulationStore.
+func (s *RegulationStore) Bans(ctx context.Context, now time.Time) ([]lacop.Ban, error) {
+	rows, err := s.db.pool.Query(ctx, `SELECT key, until FROM regulation_bans WHERE until > $1 ORDER BY until DESC, key`, ms(now))
+	if err != nil {
+		return nil, wrap("bans", err)
+	}
+	bans, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (lacop.Ban, error) {
+		var b lacop.Ban
+		var until int64
+		err := row.Scan(&b.Key, &until)
+		b.Until = fromMS(until)
+		return b, err
+	})
+	if err != nil {
+		return nil, wrap("bans", err)
+	}
+	return bans, nil
+}
+
+// LiftBan implements lacop.RegulationStore.
+func (s *RegulationStore) LiftBan(ctx context.Context, key string, now time.Time) (bool, error) {
+	tag, err := s.db.pool.Exec(ctx, `UPDATE regulation_bans SET until = $1 WHERE key = $2 AND until > $1`, ms(now), clean(key))
+	if err != nil {
+		return false, wrap("lift ban", err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
 // PruneRegulation implements lacop.RegulationStore.
 func (s *RegulationStore) PruneRegulation(ctx context.Context, cutoff time.Time) error {
 	return s.db.inTx(ctx, "prune regulation", func(tx pgx.Tx) error {

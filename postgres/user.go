@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -127,6 +129,138 @@ func (s *UserStore) SetEmail(ctx context.Context, id, email string) error {
 // SetDisabled implements lacop.UserStore.
 func (s *UserStore) SetDisabled(ctx context.Context, id string, disabled bool) error {
 	return s.update(ctx, `UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3`, disabled, ms(s.db.Now()), id)
+}
+
+// ListUsers implements lacop.UserStore.
+func (s *UserStore) ListUsers(ctx context.Context, q lacop.UserQuery) ([]*lacop.User, int, error) {
+	where, args := "true", []any{}
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if q.Search != "" {
+		if !storable(q.Search) {
+			return nil, 0, nil
+		}
+		// strpos, not LIKE: nothing typed can act as a wildcard.
+		n := arg(strings.ToLower(q.Search))
+		where += ` AND (strpos(email, ` + n + `) > 0 OR strpos(lower(name), ` + n + `) > 0)`
+	}
+	if q.Disabled {
+		where += ` AND disabled`
+	}
+	if q.Admins {
+		where += ` AND admin`
+	}
+	if q.Group != "" {
+		if !storable(q.Group) {
+			return nil, 0, nil
+		}
+		where += ` AND ` + arg(q.Group) + ` = ANY (groups)`
+	}
+	var total int
+	if err := s.db.pool.QueryRow(ctx, `SELECT count(*) FROM users WHERE `+where, args...).Scan(&total); err != nil {
+		return nil, 0, wrap("list users", err)
+	}
+	page := ` ORDER BY email OFFSET ` + arg(max(q.Offset, 0))
+	if q.Limit > 0 {
+		page += ` LIMIT ` + arg(q.Limit)
+	}
+	rows, err := s.db.pool.Query(ctx, `SELECT `+userSelect+` FROM users WHERE `+where+page, args...)
+	if err != nil {
+		return nil, 0, wrap("list users", err)
+	}
+	defer rows.Close()
+	var users []*lacop.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, 0, wrap("list users", err)
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, wrap("list users", err)
+	}
+	return users, total, nil
+}
+
+// SetName implements lacop.UserStore.
+func (s *UserStore) SetName(ctx context.Context, id, name string) error {
+	if err := (&lacop.User{Email: "a@b.c", Name: name}).Validate(); err != nil {
+		return err
+	}
+	return s.update(ctx, `UPDATE users SET name = $1, updated_at = $2 WHERE id = $3`, name, ms(s.db.Now()), id)
+}
+
+// SetGroups implements lacop.UserStore.
+func (s *UserStore) SetGroups(ctx context.Context, id string, groups []string) error {
+	if groups == nil {
+		groups = []string{} // pgx writes a nil slice as NULL
+	}
+	if err := (&lacop.User{Email: "a@b.c", Groups: groups}).Validate(); err != nil {
+		return err
+	}
+	return s.update(ctx, `UPDATE users SET groups = $1, updated_at = $2 WHERE id = $3`, groups, ms(s.db.Now()), id)
+}
+
+// SetAdmin implements lacop.UserStore.
+func (s *UserStore) SetAdmin(ctx context.Context, id string, admin bool) error {
+	if admin {
+		return s.update(ctx, `UPDATE users SET admin = true, updated_at = $1 WHERE id = $2`, ms(s.db.Now()), id)
+	}
+	return s.withoutLastAdmin(ctx, "set admin", id, func(tx pgx.Tx) (int64, error) {
+		tag, err := tx.Exec(ctx, `UPDATE users SET admin = false, updated_at = $1 WHERE id = $2`, ms(s.db.Now()), id)
+		return tag.RowsAffected(), err
+	})
+}
+
+// DeleteUser implements lacop.UserStore: the users row (its sessions,
+// second factor and passkeys go with it by foreign key) and the rows kept
+// by user id without one, in one transaction. App grants are left to the
+// path that ends them when their session is gone, which sends the apps
+// their back-channel logout.
+func (s *UserStore) DeleteUser(ctx context.Context, id string) error {
+	return s.withoutLastAdmin(ctx, "delete user", id, func(tx pgx.Tx) (int64, error) {
+		tag, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+		if err != nil || tag.RowsAffected() == 0 {
+			return 0, err
+		}
+		for _, table := range []string{"refresh_tokens", "access_tokens", "consents", "links", "known_devices", "sign_in_alerts_off"} {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE user_id = $1`, id); err != nil {
+				return 0, err
+			}
+		}
+		return tag.RowsAffected(), nil
+	})
+}
+
+// withoutLastAdmin runs change (which makes id no administrator, or no
+// user) in a transaction that first locks every enabled administrator's
+// row: a concurrent demotion or delete waits for this one to commit, then
+// sees its result, so two admins demoting each other cannot leave none.
+// change returns how many rows it changed (0: the user does not exist).
+func (s *UserStore) withoutLastAdmin(ctx context.Context, op, id string, change func(tx pgx.Tx) (int64, error)) error {
+	if !storable(id) {
+		return lacop.Errorf(lacop.ENOTFOUND, "User not found.")
+	}
+	return s.db.inTx(ctx, op, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id FROM users WHERE admin AND NOT disabled ORDER BY id FOR UPDATE`)
+		if err != nil {
+			return err
+		}
+		admins, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		if len(admins) == 1 && admins[0] == id {
+			return lacop.ErrLastAdmin
+		}
+		n, err := change(tx)
+		if err != nil {
+			return err
+		} else if n == 0 {
+			return lacop.Errorf(lacop.ENOTFOUND, "User not found.")
+		}
+		return nil
+	})
 }
 
 // BumpTokenVersion implements lacop.UserStore.

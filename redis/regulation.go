@@ -158,6 +158,32 @@ func (s *RegulationStore) banEnd(ctx context.Context, op, key string) (time.Time
 	return fromMS(int64(math.Round(score))), nil
 }
 
+// Bans implements lacop.RegulationStore.
+func (s *RegulationStore) Bans(ctx context.Context, now time.Time) ([]lacop.Ban, error) {
+	zs, err := s.c.rdb.ZRevRangeByScoreWithScores(ctx, s.c.base+"rl:b", &goredis.ZRangeBy{
+		Min: "(" + msArg(now), Max: "+inf"}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis: bans: %w", err)
+	}
+	bans := make([]lacop.Ban, 0, len(zs))
+	for _, z := range zs {
+		key, _ := z.Member.(string)
+		bans = append(bans, lacop.Ban{Key: key, Until: fromMS(int64(math.Round(z.Score)))})
+	}
+	return bans, nil
+}
+
+// LiftBan implements lacop.RegulationStore. ZADD XX LT moves the ban's end
+// to now only if it was later, in one command.
+func (s *RegulationStore) LiftBan(ctx context.Context, key string, now time.Time) (bool, error) {
+	n, err := s.c.rdb.ZAddArgs(ctx, s.c.base+"rl:b", goredis.ZAddArgs{XX: true, LT: true, Ch: true,
+		Members: []goredis.Z{{Score: float64(ms(now)), Member: key}}}).Result()
+	if err != nil {
+		return false, fmt.Errorf("redis: lift ban: %w", err)
+	}
+	return n > 0, nil
+}
+
 // PruneRegulation implements lacop.RegulationStore.
 func (s *RegulationStore) PruneRegulation(ctx context.Context, cutoff time.Time) error {
 	keys := []string{s.c.base + "rl:k", s.c.base + "rl:b"}

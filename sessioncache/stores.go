@@ -180,6 +180,31 @@ func (s *UserStore) SetDisabled(ctx context.Context, id string, disabled bool) e
 	return s.c.changed(ctx, s.inner.SetDisabled(ctx, id, disabled))
 }
 
+// ListUsers reads through.
+func (s *UserStore) ListUsers(ctx context.Context, q lacop.UserQuery) ([]*lacop.User, int, error) {
+	return s.inner.ListUsers(ctx, q)
+}
+
+// SetName writes through and bumps the epoch.
+func (s *UserStore) SetName(ctx context.Context, id, name string) error {
+	return s.c.changed(ctx, s.inner.SetName(ctx, id, name))
+}
+
+// SetGroups writes through and bumps the epoch: groups decide access rules.
+func (s *UserStore) SetGroups(ctx context.Context, id string, groups []string) error {
+	return s.c.changed(ctx, s.inner.SetGroups(ctx, id, groups))
+}
+
+// SetAdmin writes through and bumps the epoch.
+func (s *UserStore) SetAdmin(ctx context.Context, id string, admin bool) error {
+	return s.c.changed(ctx, s.inner.SetAdmin(ctx, id, admin))
+}
+
+// DeleteUser writes through and bumps the epoch.
+func (s *UserStore) DeleteUser(ctx context.Context, id string) error {
+	return s.c.changed(ctx, s.inner.DeleteUser(ctx, id))
+}
+
 // BumpTokenVersion writes through and bumps the epoch.
 func (s *UserStore) BumpTokenVersion(ctx context.Context, id string) (int64, error) {
 	v, err := s.inner.BumpTokenVersion(ctx, id)

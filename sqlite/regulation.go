@@ -104,6 +104,36 @@ func (s *RegulationStore) BanEnd(ctx context.Context, key string) (time.Time, er
 	return fromMS(until), nil
 }
 
+// Bans implements lacop.RegulationStore.
+func (s *RegulationStore) Bans(ctx context.Context, now time.Time) ([]lacop.Ban, error) {
+	rows, err := s.db.read.QueryContext(ctx, `SELECT key, until FROM regulation_bans WHERE until > ? ORDER BY until DESC, key`, ms(now))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: bans: %w", err)
+	}
+	defer rows.Close()
+	var bans []lacop.Ban
+	for rows.Next() {
+		var b lacop.Ban
+		var until int64
+		if err := rows.Scan(&b.Key, &until); err != nil {
+			return nil, fmt.Errorf("sqlite: bans: %w", err)
+		}
+		b.Until = fromMS(until)
+		bans = append(bans, b)
+	}
+	return bans, rows.Err()
+}
+
+// LiftBan implements lacop.RegulationStore.
+func (s *RegulationStore) LiftBan(ctx context.Context, key string, now time.Time) (bool, error) {
+	res, err := s.db.write.ExecContext(ctx, `UPDATE regulation_bans SET until = ? WHERE key = ? AND until > ?`, ms(now), key, ms(now))
+	if err != nil {
+		return false, fmt.Errorf("sqlite: lift ban: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
 // PruneRegulation implements lacop.RegulationStore.
 func (s *RegulationStore) PruneRegulation(ctx context.Context, cutoff time.Time) error {
 	tx, err := s.db.write.BeginTx(ctx, nil)

@@ -132,6 +132,130 @@ func (s *UserStore) SetDisabled(ctx context.Context, id string, disabled bool) e
 	return s.update(ctx, `UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?`, disabled, ms(s.db.Now()), id)
 }
 
+// ListUsers implements lacop.UserStore.
+func (s *UserStore) ListUsers(ctx context.Context, q lacop.UserQuery) ([]*lacop.User, int, error) {
+	where, args := "1", []any{}
+	if q.Search != "" {
+		// instr, not LIKE: nothing typed can act as a wildcard.
+		needle := strings.ToLower(q.Search)
+		where += ` AND (instr(email, ?) > 0 OR instr(lower(name), ?) > 0)`
+		args = append(args, needle, needle)
+	}
+	if q.Disabled {
+		where += ` AND disabled = 1`
+	}
+	if q.Admins {
+		where += ` AND admin = 1`
+	}
+	if q.Group != "" {
+		where += ` AND EXISTS (SELECT 1 FROM json_each(users.groups_json) WHERE json_each.value = ?)`
+		args = append(args, q.Group)
+	}
+	var total int
+	if err := s.db.read.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE `+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("sqlite: list users: %w", err)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	rows, err := s.db.read.QueryContext(ctx, `SELECT `+userSelect+` FROM users WHERE `+where+
+		` ORDER BY email LIMIT ? OFFSET ?`, append(args, limit, max(q.Offset, 0))...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlite: list users: %w", err)
+	}
+	defer rows.Close()
+	var users []*lacop.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("sqlite: list users: %w", err)
+		}
+		users = append(users, u)
+	}
+	return users, total, rows.Err()
+}
+
+// SetName implements lacop.UserStore.
+func (s *UserStore) SetName(ctx context.Context, id, name string) error {
+	if err := (&lacop.User{Email: "a@b.c", Name: name}).Validate(); err != nil {
+		return err
+	}
+	return s.update(ctx, `UPDATE users SET name = ?, updated_at = ? WHERE id = ?`, name, ms(s.db.Now()), id)
+}
+
+// SetGroups implements lacop.UserStore.
+func (s *UserStore) SetGroups(ctx context.Context, id string, groups []string) error {
+	if groups == nil {
+		groups = []string{}
+	}
+	if err := (&lacop.User{Email: "a@b.c", Groups: groups}).Validate(); err != nil {
+		return err
+	}
+	data, err := json.Marshal(groups)
+	if err != nil {
+		return err
+	}
+	return s.update(ctx, `UPDATE users SET groups_json = ?, updated_at = ? WHERE id = ?`, string(data), ms(s.db.Now()), id)
+}
+
+// otherAdmin is true when an enabled administrator other than the user ?
+// exists: the condition under which that user may stop being one.
+const otherAdmin = `EXISTS (SELECT 1 FROM users o WHERE o.admin = 1 AND o.disabled = 0 AND o.id != ?)`
+
+// SetAdmin implements lacop.UserStore. The check and the change are one
+// statement on the one write connection, so no other change comes between.
+func (s *UserStore) SetAdmin(ctx context.Context, id string, admin bool) error {
+	if admin {
+		return s.update(ctx, `UPDATE users SET admin = 1, updated_at = ? WHERE id = ?`, ms(s.db.Now()), id)
+	}
+	err := s.update(ctx, `UPDATE users SET admin = 0, updated_at = ? WHERE id = ? AND (admin = 0 OR disabled = 1 OR `+otherAdmin+`)`,
+		ms(s.db.Now()), id, id)
+	return s.lastAdmin(ctx, id, err)
+}
+
+// lastAdmin tells an update or delete that matched no row because the
+// user is the last administrator from one whose user does not exist.
+func (s *UserStore) lastAdmin(ctx context.Context, id string, err error) error {
+	if lacop.ErrorCode(err) != lacop.ENOTFOUND {
+		return err
+	}
+	if _, uerr := s.UserByID(ctx, id); uerr == nil {
+		return lacop.ErrLastAdmin
+	}
+	return err
+}
+
+// DeleteUser implements lacop.UserStore: the users row (its sessions,
+// second factor and passkeys go with it by foreign key) and the rows kept
+// by user id without one, in one transaction. App grants are left to the
+// path that ends them when their session is gone, which sends the apps
+// their back-channel logout; session events stay for open tabs to read.
+func (s *UserStore) DeleteUser(ctx context.Context, id string) error {
+	tx, err := s.db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: delete user: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ? AND (admin = 0 OR disabled = 1 OR `+otherAdmin+`)`, id, id)
+	if err != nil {
+		return fmt.Errorf("sqlite: delete user: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return s.lastAdmin(ctx, id, lacop.Errorf(lacop.ENOTFOUND, "User not found."))
+	}
+	for _, table := range []string{"refresh_tokens", "access_tokens", "consents", "links",
+		"known_devices", "sign_in_alerts_off", "session_purges"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE user_id = ?`, id); err != nil {
+			return fmt.Errorf("sqlite: delete user's %s: %w", table, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: delete user: %w", err)
+	}
+	return nil
+}
+
 // BumpTokenVersion implements lacop.UserStore.
 func (s *UserStore) BumpTokenVersion(ctx context.Context, id string) (int64, error) {
 	var v int64

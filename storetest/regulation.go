@@ -16,6 +16,7 @@ func testRegulation(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("Ban", func(t *testing.T) { testRegulationBan(t, open(t).Regulation) })
 	t.Run("BanKeepsLater", func(t *testing.T) { testRegulationBanKeepsLater(t, open(t).Regulation) })
 	t.Run("Prune", func(t *testing.T) { testRegulationPrune(t, open(t).Regulation) })
+	t.Run("BanList", func(t *testing.T) { testRegulationBanList(t, open(t).Regulation) })
 }
 
 // wantFailures fails the test unless key has n failures at or after since.

@@ -20,6 +20,7 @@ func testUsers(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("SetPasswordHash", func(t *testing.T) { testUserSetPasswordHash(t, open(t).Users) })
 	t.Run("SetDisabled", func(t *testing.T) { testUserSetDisabled(t, open(t).Users) })
 	t.Run("BumpTokenVersion", func(t *testing.T) { testUserBumpTokenVersion(t, open(t).Users) })
+	t.Run("Admin", func(t *testing.T) { testUserAdmin(t, open) })
 }
 
 // diffUser describes how got differs from want in the stored fields; ""

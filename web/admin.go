@@ -80,16 +80,6 @@ func (s *Server) adminUsers(ctx context.Context) ([]adminUserView, error) {
 	return views, nil
 }
 
-// handleAdminUsers lists every user.
-func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
-	views, err := s.adminUsers(r.Context())
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	s.json(w, http.StatusOK, map[string]any{"users": views})
-}
-
 // handleAdminUserCreate creates a user: 201 with the user, 409 when the
 // email is taken, 422 for a weak password.
 func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) {

@@ -105,7 +105,13 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/authz/auth-request", s.handleAuthRequest)
 
 	// Administration.
-	mux.HandleFunc("GET /api/admin/users", s.apiAdmin(s.handleAdminUsers))
+	mux.HandleFunc("GET /api/admin/users", s.apiAdmin(s.handleAdminUserList))
+	mux.HandleFunc("GET /api/admin/users/{id}", s.apiAdmin(s.handleAdminUserGet))
+	mux.HandleFunc("PATCH /api/admin/users/{id}", s.apiAdmin(s.handleAdminUserUpdate))
+	mux.HandleFunc("DELETE /api/admin/users/{id}", s.apiAdmin(s.handleAdminUserDelete))
+	mux.HandleFunc("POST /api/admin/users/{id}/enable", s.apiAdmin(s.handleAdminUserEnable))
+	mux.HandleFunc("GET /api/admin/bans", s.apiAdmin(s.handleAdminBans))
+	mux.HandleFunc("POST /api/admin/bans/lift", s.apiAdmin(s.handleAdminBanLift))
 	mux.HandleFunc("POST /api/admin/users", s.apiAdmin(s.handleAdminUserCreate))
 	mux.HandleFunc("POST /api/admin/users/{id}/disable", s.apiAdmin(s.handleAdminUserDisable))
 	mux.HandleFunc("POST /api/admin/users/{id}/revoke-sessions", s.apiAdmin(s.handleAdminUserRevoke))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sort"
@@ -13,14 +14,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lacop/lacop"
+	"github.com/lacop/lacop/agent"
 )
 
 func (m *Main) auditCommand() *cobra.Command {
 	var user, typ string
 	var since sinceValue
 	var limit int
+	var wide, asJSON bool
 	cmd := &cobra.Command{
-		Use:   "audit [--user EMAIL] [--type T] [--since DURATION]",
+		Use:   "audit [--user EMAIL] [--type T] [--since DURATION] [--wide] [--json]",
 		Short: "Print audit events, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -47,11 +50,30 @@ func (m *Main) auditCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			emails := m.emails()
+			if asJSON {
+				out := make([]auditJSON, 0, len(events))
+				for _, e := range events {
+					out = append(out, auditJSON{AuditEvent: e, UserEmail: emails.of(ctx, e.UserID),
+						ActorEmail: emails.of(ctx, e.ActorID), Browser: agentText(e.UserAgent)})
+				}
+				return m.printJSON(map[string]any{"events": out})
+			}
 			tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TIME\tTYPE\tUSER\tSESSION\tACTOR\tIP\tUSER AGENT\tDETAIL")
+			agentHead := "BROWSER"
+			if wide {
+				agentHead = "USER AGENT"
+			}
+			fmt.Fprintln(tw, "TIME\tTYPE\tUSER\tSESSION\tACTOR\tIP\t"+agentHead+"\tDETAIL")
 			for _, e := range events {
+				// --wide is the raw record: ids, the whole User-Agent
+				// header and every detail; the default is for reading.
+				user, actor, ua, det := e.UserID, e.ActorID, e.UserAgent, detail(e.Detail)
+				if !wide {
+					user, actor, ua, det = emails.label(ctx, e.UserID), emails.actor(ctx, e), agentText(e.UserAgent), clip(det, 60)
+				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Format(time.RFC3339), printable(e.Type),
-					printable(e.UserID), printable(e.SessionID), printable(e.ActorID), printable(e.IP), printable(e.UserAgent), detail(e.Detail))
+					printable(user), printable(e.SessionID), printable(actor), printable(e.IP), printable(ua), det)
 			}
 			return tw.Flush()
 		},
@@ -60,7 +82,83 @@ func (m *Main) auditCommand() *cobra.Command {
 	cmd.Flags().StringVar(&typ, "type", "", "only events of this type, e.g. login.failed")
 	cmd.Flags().Var(&since, "since", "only events newer than this, e.g. 1d, 2d12h or 90m")
 	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many events")
+	cmd.Flags().BoolVar(&wide, "wide", false, "print the raw record: user ids, the whole user agent, every detail")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (with the raw user agent) instead of a table")
 	return cmd
+}
+
+// auditJSON is an event as --json prints it: the stored event, and the
+// emails and browser the table shows in their place.
+type auditJSON struct {
+	*lacop.AuditEvent
+	UserEmail  string `json:"userEmail,omitempty"`
+	ActorEmail string `json:"actorEmail,omitempty"`
+	Browser    string `json:"browser,omitempty"`
+}
+
+// agentText is a User-Agent header as a person reads it ("Firefox on
+// Linux"), or "" for none.
+func agentText(header string) string {
+	if header == "" {
+		return ""
+	}
+	return agent.Describe(header).String()
+}
+
+// clip shortens s to n characters with an ellipsis, so one long detail
+// does not widen every row; --wide prints it whole.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// emailBook resolves user ids to emails for tables, once per id: from the
+// user, or for a deleted one from the user.deleted event, which keeps it.
+type emailBook struct {
+	m     *Main
+	known map[string]string
+}
+
+func (m *Main) emails() *emailBook { return &emailBook{m: m, known: map[string]string{}} }
+
+// of is the email of the user id, "" when there is none to tell.
+func (b *emailBook) of(ctx context.Context, id string) string {
+	if id == "" {
+		return ""
+	}
+	if e, ok := b.known[id]; ok {
+		return e
+	}
+	email := ""
+	if u, err := b.m.Auth.Users.UserByID(ctx, id); err == nil {
+		email = u.Email
+	} else if gone, err := b.m.Auth.Audit.Events(ctx, lacop.AuditFilter{UserID: id, Type: lacop.AuditUserDeleted, Limit: 1}); err == nil && len(gone) == 1 {
+		email = gone[0].Detail["email"] + " (deleted)"
+	}
+	b.known[id] = email
+	return email
+}
+
+// label is the email, or the id when no email is known.
+func (b *emailBook) label(ctx context.Context, id string) string {
+	if e := b.of(ctx, id); e != "" {
+		return e
+	}
+	return id
+}
+
+// actor says who acted: an admin's email, "operator" for the command line.
+func (b *emailBook) actor(ctx context.Context, e *lacop.AuditEvent) string {
+	if e.ActorID != "" {
+		return b.label(ctx, e.ActorID)
+	}
+	if e.Detail["by"] == "cli" || e.UserAgent == cliClient.UserAgent {
+		return "operator"
+	}
+	return ""
 }
 
 // sinceValue is --since: whole days, then a Go duration ("1d", "2d12h",

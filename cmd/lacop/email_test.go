@@ -42,7 +42,7 @@ func TestStoredEmailsNormalized(t *testing.T) {
 	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "ann@example.com") {
 		t.Errorf("no warning about the address whose normal form is taken:\n%s", out)
 	}
-	audit, err := run(t, dir, "", "audit", "--type", "email.changed")
+	audit, err := run(t, dir, "", "audit", "--wide", "--type", "email.changed")
 	if err != nil || !strings.Contains(audit, `to="`+nfc+`"`) || !strings.Contains(audit, `by="normalization"`) {
 		t.Errorf("audit --type email.changed: %v\n%s\nwant the rewrite to %s recorded", err, audit, nfc)
 	}

@@ -14,6 +14,7 @@ import (
 func (m *Main) sessionCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "session", Short: "List and end sessions"}
 	var listUser, revokeUser string
+	var asJSON bool
 	list := &cobra.Command{
 		Use:   "list [--user EMAIL]",
 		Short: "List live sessions, most recently active first",
@@ -37,16 +38,20 @@ func (m *Main) sessionCommand() *cobra.Command {
 			} else if sessions, err = m.Auth.Sessions.AllSessions(ctx); err != nil {
 				return err
 			}
-			emails := map[string]string{}
+			emails := m.emails()
+			if asJSON {
+				out := make([]sessionJSON, 0, len(sessions))
+				for _, s := range sessions {
+					out = append(out, sessionJSON{ID: s.ID, UserID: s.UserID, UserEmail: emails.of(ctx, s.UserID), IP: s.IP,
+						Browser: agentText(s.UserAgent), UserAgent: s.UserAgent, CreatedAt: s.CreatedAt, LastActiveAt: s.LastActiveAt,
+						ExpiresAt: m.Auth.SessionExpiry(s), AuthLevel: s.AuthLevel, RememberMe: s.RememberMe})
+				}
+				return m.printJSON(map[string]any{"sessions": out})
+			}
 			tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tUSER\tIP\tCREATED\tLAST ACTIVE\tEXPIRES\tLEVEL\tREMEMBER")
 			for _, s := range sessions {
-				if _, ok := emails[s.UserID]; !ok {
-					if u, err := m.Auth.Users.UserByID(ctx, s.UserID); err == nil {
-						emails[s.UserID] = u.Email
-					}
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%v\n", printable(s.ID), printable(emails[s.UserID]), printable(s.IP),
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%v\n", printable(s.ID), printable(emails.of(ctx, s.UserID)), printable(s.IP),
 					s.CreatedAt.Format(time.RFC3339), s.LastActiveAt.Format(time.RFC3339),
 					m.Auth.SessionExpiry(s).Format(time.RFC3339), s.AuthLevel, s.RememberMe)
 			}
@@ -54,6 +59,7 @@ func (m *Main) sessionCommand() *cobra.Command {
 		},
 	}
 	list.Flags().StringVar(&listUser, "user", "", "only this user's sessions")
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 
 	revoke := &cobra.Command{
 		Use:         "revoke ID | revoke --user EMAIL",
@@ -90,4 +96,19 @@ func (m *Main) sessionCommand() *cobra.Command {
 	revoke.Flags().StringVar(&revokeUser, "user", "", "end every session of this user")
 	cmd.AddCommand(list, revoke)
 	return cmd
+}
+
+// sessionJSON is a session as --json prints it.
+type sessionJSON struct {
+	ID           string    `json:"id"`
+	UserID       string    `json:"userId"`
+	UserEmail    string    `json:"userEmail"`
+	IP           string    `json:"ip"`
+	Browser      string    `json:"browser"`
+	UserAgent    string    `json:"userAgent"`
+	CreatedAt    time.Time `json:"createdAt"`
+	LastActiveAt time.Time `json:"lastActiveAt"`
+	ExpiresAt    time.Time `json:"expiresAt"`
+	AuthLevel    int       `json:"authLevel"`
+	RememberMe   bool      `json:"rememberMe"`
 }

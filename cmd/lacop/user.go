@@ -14,7 +14,8 @@ import (
 
 func (m *Main) userCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "Manage users"}
-	cmd.AddCommand(m.userAddCommand(), m.userPasswdCommand(), m.userDisableCommand(), m.userResetTOTPCommand(), m.userResetLinkCommand())
+	cmd.AddCommand(m.userAddCommand(), m.userPasswdCommand(), m.userDisableCommand(), m.userResetTOTPCommand(), m.userResetLinkCommand(),
+		m.userListCommand(), m.userEnableCommand(), m.userDeleteCommand(), m.userSetGroupsCommand(), m.userSetAdminCommand())
 	return cmd
 }
 
