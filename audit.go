@@ -80,7 +80,7 @@ func AuditTypes() []string {
 		AuditLogout, AuditSessionRevoked, AuditSessionRevokedAll, AuditSessionExpired,
 		AuditPasswordChanged, AuditPasswordResetRequested, AuditPasswordConfirmFailed, AuditEmailChanged, AuditEmailChangeRequested, AuditConcernReported,
 		AuditTokenIssued, AuditTokenRefreshed, AuditTokenReuseDetected, AuditTokenRevoked,
-		AuditUserCreated, AuditUserDisabled,
+		AuditUserCreated, AuditUserDisabled, AuditUserEnabled, AuditUserUpdated, AuditUserDeleted, AuditBanLifted,
 		AuditOIDCAuthorized, AuditOIDCConsentRevoked, AuditOIDCLogoutSent, AuditOIDCLogoutFailed,
 		AuditMailQueued, AuditMailFailed,
 		AuditPasskeyRegistered, AuditPasskeyRemoved, AuditPasskeyFailed, AuditPasskeyCloneSuspected,

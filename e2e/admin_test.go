@@ -40,6 +40,12 @@ func TestAdminAPIForbidden(t *testing.T) {
 		{method: "GET", path: "/api/admin/sessions"},
 		{method: "DELETE", path: "/api/admin/sessions/" + p.sessionID(secret)},
 		{method: "GET", path: "/api/admin/audit"},
+		{method: "GET", path: "/api/admin/users/" + uid},
+		{method: "PATCH", path: "/api/admin/users/" + uid, body: map[string]any{"admin": true}},
+		{method: "DELETE", path: "/api/admin/users/" + uid},
+		{method: "POST", path: "/api/admin/users/" + uid + "/enable"},
+		{method: "GET", path: "/api/admin/bans"},
+		{method: "POST", path: "/api/admin/bans/lift", body: map[string]any{"target": "127.0.0.1"}},
 	} {
 		anon := rq
 		wantError(t, "anonymous "+rq.method+" "+rq.path, p.do(anon), http.StatusUnauthorized, "unauthenticated")
