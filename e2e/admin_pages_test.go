@@ -84,7 +84,7 @@ func TestAdminPages(t *testing.T) {
 	k1, k2 := p.login("kim@example.com"), p.login("kim@example.com")
 	kimID := p.userID(k1)
 	sessions := string(p.do(request{method: "GET", path: "/admin/sessions?user=" + kimID, cookie: admin}).Body)
-	if strings.Count(sessions, "kim@example.com</td>") != 2 || strings.Contains(sessions, "boss@example.com</td>") {
+	if strings.Count(sessions, ">kim@example.com</a>") != 2 || strings.Contains(sessions, ">boss@example.com</a>") {
 		t.Errorf("sessions filtered by kim: want her 2 sessions only:\n%s", sessions)
 	}
 	if res := p.adminForm(admin, "/admin/sessions/"+p.sessionID(k1)+"/end?user="+kimID, nil); res.StatusCode != http.StatusSeeOther ||
@@ -104,7 +104,7 @@ func TestAdminPages(t *testing.T) {
 		t.Errorf("kim's log: want her events with the concern flagged, and nobody else's")
 	}
 	typed := string(p.do(request{method: "GET", path: "/admin/logs?type=user.created", cookie: admin}).Body)
-	if strings.Contains(typed, "login.succeeded</td>") || !strings.Contains(typed, "user.created</td>") {
+	if strings.Contains(typed, ">login.succeeded</code>") || !strings.Contains(typed, ">user.created</code>") {
 		t.Error("log filtered by type shows other types or misses user.created")
 	}
 	if empty := string(p.do(request{method: "GET", path: "/admin/logs?from=2999-01-01T00:00", cookie: admin}).Body); !strings.Contains(empty, "No events match.") {

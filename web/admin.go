@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -66,19 +65,6 @@ func newAdminUserView(u *lacop.User) adminUserView {
 
 var errListUnavailable = lacop.Errorf(lacop.EUNAVAILABLE, "The list cannot be read right now.")
 
-// adminUsers lists every user as the admin views show them.
-func (s *Server) adminUsers(ctx context.Context) ([]adminUserView, error) {
-	users, err := s.auth.Users.Users(ctx)
-	if err != nil {
-		s.logger.Error("admin: list users", "err", err)
-		return nil, errListUnavailable
-	}
-	views := make([]adminUserView, 0, len(users))
-	for _, u := range users {
-		views = append(views, newAdminUserView(u))
-	}
-	return views, nil
-}
 
 // handleAdminUserCreate creates a user: 201 with the user, 409 when the
 // email is taken, 422 for a weak password.

@@ -113,5 +113,5 @@ func (s *Server) handleAdminAppsPage(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "admin_apps.html", pageData{Title: "Apps", Identity: identity(r), Data: v})
+	s.render(w, r, http.StatusOK, "admin_apps.html", pageData{Title: "Apps", Tab: "Apps", Identity: identity(r), Data: v})
 }

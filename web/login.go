@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -153,12 +152,8 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 			s.error(w, r, err)
 			return
 		}
-		var throttled *auth.Throttled
-		if errors.As(err, &throttled) {
-			w.Header().Set("Retry-After", retryAfter(throttled))
-		}
 		s.render(w, r, errorStatus(err), "login.html", pageData{
-			Title: "Sign in", Error: lacop.ErrorMessage(err),
+			Title: "Sign in", Error: formError(w, err),
 			Form: s.loginForm(rd, email),
 		})
 		return

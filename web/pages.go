@@ -2,14 +2,13 @@ package web
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/lacop/lacop/auth"
 )
 
 // dashboardData is what the dashboard shows besides the identity.
 type dashboardData struct {
-	Expiry     time.Time
+	Ends       string // endsText of this session
 	Others     []sessionView // a few other sessions, most recent first
 	OtherCount int
 	Recent     []activityItem
@@ -29,7 +28,7 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	d := dashboardData{Expiry: s.auth.SessionExpiry(id.Session), Recent: activityItems(events, id.Session.ID)}
+	d := dashboardData{Ends: s.endsText(id.Session), Recent: activityItems(events, id.Session.ID)}
 	for _, v := range views {
 		if !v.Current {
 			d.OtherCount++

@@ -229,17 +229,20 @@ func formError(w http.ResponseWriter, err error) string {
 	var t *auth.Throttled
 	if errors.As(err, &t) {
 		w.Header().Set("Retry-After", retryAfter(t))
-		msg += " " + waitText(time.Until(t.Until))
+		msg += " " + waitText(time.Now(), t.Until)
 	}
 	return msg
 }
 
-// waitText says how long a ban has left, in whole minutes.
-func waitText(d time.Duration) string {
+// waitText says when a ban ends, on the clock and in whole minutes from
+// now: "You can try again at 03:28 UTC, in 12 minutes."
+func waitText(now, until time.Time) string {
+	d := until.Sub(now)
+	at := until.UTC().Add(59 * time.Second).Truncate(time.Minute).Format("15:04 UTC") // rounded up: never too early
 	if n := int(math.Ceil(d.Minutes())); n > 1 {
-		return fmt.Sprintf("You can try again in %d minutes.", n)
+		return fmt.Sprintf("You can try again at %s, in %d minutes.", at, n)
 	}
-	return "You can try again in a minute."
+	return "You can try again at " + at + ", in a minute."
 }
 
 // activityItem is one audit event as the activity page shows it.
@@ -264,7 +267,7 @@ func (s *Server) handleActivityPage(w http.ResponseWriter, r *http.Request) {
 func activityItems(events []*lacop.AuditEvent, currentID string) []activityItem {
 	items := make([]activityItem, 0, len(events))
 	for _, e := range events {
-		items = append(items, activityItem{AuditEvent: e, Text: describeEvent(e), Agent: agent.Describe(e.UserAgent).String(),
+		items = append(items, activityItem{AuditEvent: e, Text: describeEvent(e), Agent: eventAgent(e),
 			Mine: e.SessionID != "" && e.SessionID == currentID})
 	}
 	return items

@@ -29,6 +29,9 @@ type pageData struct {
 	Identity *auth.Identity
 	Error    string
 	Notice   string
+	// Tab is the admin tab the page belongs to ("" outside the admin
+	// panel): the tab row and the menu mark it as the current one.
+	Tab string
 	// Page-specific values.
 	Form map[string]string
 	Data any
@@ -40,6 +43,8 @@ func templateFuncs(now func() time.Time) template.FuncMap {
 		"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
 		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"ago":      func(t time.Time) string { return ago(now(), t) },
+		"tabs":     func() []adminTab { return adminTabs },
+		"add":      func(a, b int) int { return a + b },
 	}
 }
 

@@ -65,10 +65,7 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 		data.Data, data.Notice = resetView{Mail: true, Sent: true}, resetAnswer
 		s.render(w, r, http.StatusOK, "reset.html", data)
 	case lacop.ErrorCode(err) == lacop.EINVALID || lacop.ErrorCode(err) == lacop.ETOOMANYATTEMPTS:
-		if t, ok := errors.AsType[*auth.Throttled](err); ok {
-			w.Header().Set("Retry-After", retryAfter(t))
-		}
-		data.Error = lacop.ErrorMessage(err)
+		data.Error = formError(w, err)
 		s.render(w, r, errorStatus(err), "reset.html", data)
 	default:
 		s.error(w, r, err)

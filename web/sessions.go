@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/lacop/lacop"
@@ -28,6 +29,9 @@ type sessionView struct {
 	Apps []oidc.App `json:"apps"`
 	// Agent is the readable "Chrome on Windows" for pages.
 	Agent string `json:"-"`
+	// Ends says in a sentence when the session ends: after how long
+	// without activity, and at the latest when (endsText).
+	Ends string `json:"-"`
 }
 
 func (s *Server) sessionViews(list []*lacop.Session, currentID string) []sessionView {
@@ -38,10 +42,41 @@ func (s *Server) sessionViews(list []*lacop.Session, currentID string) []session
 			ID: sess.ID, Current: sess.ID == currentID, CreatedAt: sess.CreatedAt, LastActiveAt: sess.LastActiveAt,
 			ExpiresAt: s.auth.SessionExpiry(sess), IP: sess.IP, UserAgent: sess.UserAgent,
 			Browser: a.Browser, OS: a.OS, Device: a.Device, AuthLevel: sess.AuthLevel, RememberMe: sess.RememberMe,
-			Agent: a.String(), Apps: []oidc.App{},
+			Agent: a.String(), Apps: []oidc.App{}, Ends: s.endsText(sess),
 		})
 	}
 	return views
+}
+
+// endsText says both of a session's deadlines, the one that moves and the
+// one that does not: "Signed out after 30 minutes without activity, and at
+// the latest at 15:43 UTC on 6 Dec 2026". A remembered session has no
+// inactivity limit, only its end.
+func (s *Server) endsText(sess *lacop.Session) string {
+	latest := sess.ExpiresAt.UTC().Format("15:04 UTC on 2 Jan 2006")
+	if sess.RememberMe || s.auth.Config.InactivityTimeout <= 0 {
+		return "Signed out at " + latest + " at the latest; inactivity does not end it, as it is remembered on this device"
+	}
+	return "Signed out after " + spell(s.auth.Config.InactivityTimeout) + " without activity, and at the latest at " + latest
+}
+
+// spell says a duration as a person would: "30 minutes", "1 hour",
+// "2 hours 30 minutes", "7 days".
+func spell(d time.Duration) string {
+	days, hours, minutes := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
+	var parts []string
+	for _, p := range []struct {
+		n    int
+		unit string
+	}{{days, "day"}, {hours, "hour"}, {minutes, "minute"}} {
+		if p.n > 0 {
+			parts = append(parts, plural(p.n, p.unit))
+		}
+	}
+	if len(parts) == 0 {
+		return plural(int(d/time.Second), "second")
+	}
+	return strings.Join(parts, " ")
 }
 
 // mySessions lists the caller's sessions, most recently active first.
