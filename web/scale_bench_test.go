@@ -107,28 +107,7 @@ func BenchmarkMillionSessions(b *testing.B) {
 	seedScale(b, path)
 	b.Logf("seeded %d sessions in %v", scaleSessions+scaleBigUser, time.Since(start).Round(time.Second))
 
-	db, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	cache := sessioncache.New(&sessioncache.LocalEpoch{}, sessioncache.DefaultSize)
-	sealer, _ := seal.New(make([]byte, seal.KeySize))
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sessions := sqlite.NewSessionStore(db)
-	a := auth.NewService(auth.Config{InactivityTimeout: time.Hour, Lifetime: 2 * time.Hour, RememberMeLifetime: 3 * time.Hour},
-		auth.Stores{Users: cache.Users(sqlite.NewUserStore(db)), Sessions: cache.Sessions(sessions), Audit: sqlite.NewAuditStore(db),
-			Setup: sqlite.NewSetupStore(db), SecondFactors: cache.SecondFactors(sqlite.NewSecondFactorStore(db)),
-			Regulation: sqlite.NewRegulationStore(db), Tokens: cache.Tokens(sqlite.NewTokenStore(db)), Keys: sqlite.NewKeyStore(db),
-			Notify: notify.NewLocal()},
-		password.NewHasher(password.Params{Time: 1, Memory: 8 * 1024, Threads: 1, KeyLen: 32, SaltLen: 16}, 1), sealer, logger)
-	pub, _ := url.Parse("http://127.0.0.1:9440")
-	rp, _ := redirect.New(pub.String(), nil)
-	rules, _ := access.New("one_factor", nil)
-	s, err := NewServer(Config{PublicURL: pub, Access: rules, MaxUnknownCookies: 1 << 30}, a, rp, db.Ping, logger)
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, db, sessions := benchServer(b, path)
 
 	measure := func(name string, pick func(i int) int, n int) {
 		lat := make([]time.Duration, 0, n)
@@ -176,4 +155,35 @@ func BenchmarkMillionSessions(b *testing.B) {
 		b.Logf("purging their rows in the sweep: %v", took)
 		b.ReportMetric(float64(took.Milliseconds()), "purge-10k-ms")
 	}
+}
+
+// benchServer is a Server on the SQLite file at path, wired as cmd/lacop
+// does (the session cache, the stores), with a cheap password hash: what
+// the benchmarks of whole requests run against. The file is closed when
+// the benchmark ends.
+func benchServer(b *testing.B, path string) (*Server, *sqlite.DB, *sqlite.SessionStore) {
+	b.Helper()
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	cache := sessioncache.New(&sessioncache.LocalEpoch{}, sessioncache.DefaultSize)
+	sealer, _ := seal.New(make([]byte, seal.KeySize))
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sessions := sqlite.NewSessionStore(db)
+	a := auth.NewService(auth.Config{InactivityTimeout: time.Hour, Lifetime: 2 * time.Hour, RememberMeLifetime: 3 * time.Hour},
+		auth.Stores{Users: cache.Users(sqlite.NewUserStore(db)), Sessions: cache.Sessions(sessions), Audit: sqlite.NewAuditStore(db),
+			Setup: sqlite.NewSetupStore(db), SecondFactors: cache.SecondFactors(sqlite.NewSecondFactorStore(db)),
+			Regulation: sqlite.NewRegulationStore(db), Tokens: cache.Tokens(sqlite.NewTokenStore(db)), Keys: sqlite.NewKeyStore(db),
+			Notify: notify.NewLocal()},
+		password.NewHasher(password.Params{Time: 1, Memory: 8 * 1024, Threads: 1, KeyLen: 32, SaltLen: 16}, 1), sealer, logger)
+	pub, _ := url.Parse("http://127.0.0.1:9440")
+	rp, _ := redirect.New(pub.String(), nil)
+	rules, _ := access.New("one_factor", nil)
+	s, err := NewServer(Config{PublicURL: pub, Access: rules, MaxUnknownCookies: 1 << 30}, a, rp, db.Ping, logger)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, db, sessions
 }
