@@ -97,12 +97,12 @@ func TestBrowserAdminAtScale(t *testing.T) {
 			if missing, err := chromedp.Run(step, chromedp.Evaluate[[]string](unlabelled)); err != nil || len(missing) > 0 {
 				t.Errorf("%d px %s: controls without a name: %v (err %v)", width, pg.path, missing, err)
 			}
+			shotView(t, ctx, dir, fmt.Sprintf("%s-%d", pg.name, width))
 			if width == 1280 && (pg.name == "admin-users" || pg.name == "admin-logs") {
 				if got, err := chromedp.Run(step, chromedp.Evaluate[string](focusReveals)); err != nil || got != "shown" {
 					t.Errorf("%s: focusing a cut value: %q (err %v); want it shown whole", pg.path, got, err)
 				}
 			}
-			shotView(t, ctx, dir, fmt.Sprintf("%s-%d", pg.name, width))
 		}
 		cancel()
 	}
