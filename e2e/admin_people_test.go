@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -374,4 +375,118 @@ func TestPeopleAPI(t *testing.T) {
 		t.Fatalf("enable = %d %s", res.StatusCode, res.Body)
 	}
 	p.login("p1@example.com")
+}
+
+// TestPeoplePages: the people powers through the admin pages, as a person
+// uses them without JavaScript: search, the person's page, edit (a bad
+// group keeps the person as they were), disable and enable, a delete that
+// says what it ends and needs its box ticked, taking one's own admin away
+// (this session lives on a new secret, the panel closes), the bans page,
+// and a lockout page that says when to try again.
+func TestPeoplePages(t *testing.T) {
+	t.Parallel()
+	p := startPortal(t, "server:\n  trusted_proxies: [127.0.0.1/32]\nregulation:\n  max_failures: 2\n  window: 1m\n  ban: 10m\n")
+	p.addUser("boss@example.com", "--admin")
+	p.addUser("kim@example.com", "--group", "dev")
+	p.addUser("lee@example.com", "--admin")
+	admin, kim := p.login("boss@example.com"), p.login("kim@example.com")
+	kimID := p.userID(kim)
+	page := func(path string) string {
+		t.Helper()
+		res := p.do(request{method: "GET", path: path, cookie: admin})
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s = %d", path, res.StatusCode)
+		}
+		return string(res.Body)
+	}
+	if list := page("/admin/users?q=KIM"); !strings.Contains(list, ">kim@example.com</a>") || strings.Contains(list, ">boss@example.com</a>") ||
+		!strings.Contains(list, "Showing 1–1 of 1 person") {
+		t.Errorf("search for KIM:\n%s", list)
+	}
+	person := page("/admin/users/" + kimID)
+	for _, want := range []string{"kim@example.com", "1 live", "Deleting <strong>kim@example.com</strong>", "ends their 1 session", `action="/admin/users/` + kimID + `/delete"`} {
+		if !strings.Contains(person, want) {
+			t.Errorf("kim's page lacks %q", want)
+		}
+	}
+
+	// Edit; a bad group is refused with the reason and changes nothing.
+	res := p.adminForm(admin, "/admin/users/"+kimID+"/edit", url.Values{"name": {"Kim Lee"}, "groups": {"dev, ops"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/admin/users/"+kimID+"?done=saved" {
+		t.Fatalf("edit = %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if u, _ := p.me(kim); u["name"] != "Kim Lee" || !slices.Equal(anyStrings(u["groups"]), []string{"dev", "ops"}) {
+		t.Errorf("kim after the edit: %v", u)
+	}
+	res = p.adminForm(admin, "/admin/users/"+kimID+"/edit", url.Values{"name": {"Kim"}, "groups": {"two words"}})
+	if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(res.Body), "not a valid group name") {
+		t.Errorf("a bad group = %d; want 400 with the reason", res.StatusCode)
+	}
+	if u, _ := p.me(kim); !slices.Equal(anyStrings(u["groups"]), []string{"dev", "ops"}) {
+		t.Errorf("a refused edit changed kim's groups: %v", u["groups"])
+	}
+
+	// Disable, enable.
+	p.adminForm(admin, "/admin/users/"+kimID+"/disable", nil)
+	if p.meStatus(kim) != http.StatusUnauthorized {
+		t.Error("kim's session survived the disable")
+	}
+	if res := p.adminForm(admin, "/admin/users/"+kimID+"/enable", nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("enable = %d", res.StatusCode)
+	}
+	kim = p.login("kim@example.com")
+
+	// Delete: the box must be ticked.
+	if res := p.adminForm(admin, "/admin/users/"+kimID+"/delete", nil); res.StatusCode != http.StatusBadRequest || p.meStatus(kim) != http.StatusOK {
+		t.Errorf("delete without confirming = %d; want 400 and kim untouched", res.StatusCode)
+	}
+	res = p.adminForm(admin, "/admin/users/"+kimID+"/delete", url.Values{"confirm": {"1"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/admin/users?done=deleted" || p.meStatus(kim) != http.StatusUnauthorized {
+		t.Errorf("delete = %d %q, kim's session %d", res.StatusCode, res.Header.Get("Location"), p.meStatus(kim))
+	}
+
+	// Taking one's own admin away: this session stays on a new secret, the
+	// others end, and the panel is closed to them.
+	other := p.login("boss@example.com")
+	bossID := p.userID(admin)
+	res = p.adminForm(admin, "/admin/users/"+bossID+"/edit", url.Values{"name": {""}, "groups": {""}})
+	c := sessionCookie(res.Response)
+	if res.StatusCode != http.StatusSeeOther || c == nil || c.Value == admin {
+		t.Fatalf("dropping one's own admin = %d, cookie %v", res.StatusCode, res.Header["Set-Cookie"])
+	}
+	if p.meStatus(other) != http.StatusUnauthorized || p.meStatus(c.Value) != http.StatusOK {
+		t.Errorf("after dropping admin: other session %d (want 401), this one %d (want 200)", p.meStatus(other), p.meStatus(c.Value))
+	}
+	if res := p.do(request{method: "GET", path: "/admin/users", cookie: c.Value}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("the panel for a former admin = %d; want 403", res.StatusCode)
+	}
+
+	// A lockout says when to try again; the bans page lists and lifts it.
+	lee := p.login("lee@example.com")
+	for range 2 {
+		p.do(request{method: "POST", path: "/login", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-For": "198.51.100.20"},
+			body: url.Values{"email": {"zed@example.com"}, "password": {"wrong-password-1"}}.Encode()})
+	}
+	res = p.do(request{method: "POST", path: "/login", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-For": "198.51.100.20"},
+		body: url.Values{"email": {"zed@example.com"}, "password": {"wrong-password-1"}}.Encode()})
+	if res.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(res.Body), "You can try again at ") || res.Header.Get("Retry-After") == "" {
+		t.Errorf("the lockout page = %d, Retry-After %q; want 429 saying when to try again", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	bans := string(p.do(request{method: "GET", path: "/admin/bans", cookie: lee}).Body)
+	if !strings.Contains(bans, "zed@example.com") || !strings.Contains(bans, `aria-label="Lift the ban on zed@example.com"`) {
+		t.Errorf("bans page lacks zed's ban:\n%s", bans)
+	}
+	if res := p.adminForm(lee, "/admin/bans/lift", url.Values{"target": {"zed@example.com"}}); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("lift = %d", res.StatusCode)
+	}
+	if res := p.adminForm(lee, "/admin/bans/lift", url.Values{"target": {"zed@example.com"}}); res.StatusCode != http.StatusNotFound ||
+		!strings.Contains(string(res.Body), "No ban is in force on zed@example.com") {
+		t.Errorf("lift again = %d; want 404 saying there is none", res.StatusCode)
+	}
+	if res := p.adminForm(lee, "/admin/bans/lift", url.Values{"target": {"nonsense"}}); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("lift nonsense = %d; want 400", res.StatusCode)
+	}
+	if empty := string(p.do(request{method: "GET", path: "/admin/bans", cookie: lee}).Body); strings.Contains(empty, "zed@example.com") && !strings.Contains(empty, "Nothing is blocked now.") {
+		t.Errorf("bans page after the lift still lists zed")
+	}
 }
