@@ -67,7 +67,7 @@ func seedPeople(t *testing.T, p *portal, people, events int) {
 	for i := range events {
 		who := fmt.Sprintf("seed%05d", (i*7)%max(people, 1))
 		detail, _ := json.Marshal(map[string]string{"reason": "admin_revoked", "by": "admin",
-			"note": "A long note typed by a person that goes on and on to test that the details column wraps or cuts it without pushing the table wider than the page " + fmt.Sprint(i),
+			"note":  "A long note typed by a person that goes on and on to test that the details column wraps or cuts it without pushing the table wider than the page " + fmt.Sprint(i),
 			"email": longEmail(i)})
 		at := now.Add(-time.Duration(events-i) * time.Second).UnixMilli()
 		if _, err := event.Exec(at, types[i%len(types)], who, "sess"+fmt.Sprint(i), who, "2001:db8:85a3:1234:5678:8a2e:370:7334", ua, string(detail)); err != nil {

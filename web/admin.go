@@ -65,7 +65,6 @@ func newAdminUserView(u *lacop.User) adminUserView {
 
 var errListUnavailable = lacop.Errorf(lacop.EUNAVAILABLE, "The list cannot be read right now.")
 
-
 // handleAdminUserCreate creates a user: 201 with the user, 409 when the
 // email is taken, 422 for a weak password.
 func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) {

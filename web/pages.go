@@ -8,7 +8,7 @@ import (
 
 // dashboardData is what the dashboard shows besides the identity.
 type dashboardData struct {
-	Ends       string // endsText of this session
+	Ends       string        // endsText of this session
 	Others     []sessionView // a few other sessions, most recent first
 	OtherCount int
 	Recent     []activityItem
