@@ -46,6 +46,16 @@ type Config struct {
 	OIDC          OIDC          `yaml:"oidc"`
 	SMTP          SMTP          `yaml:"smtp"`
 	WebAuthn      WebAuthn      `yaml:"webauthn"`
+	Metrics       Metrics       `yaml:"metrics"`
+}
+
+// Metrics says where Prometheus reads lacop's metrics.
+type Metrics struct {
+	// Listen is an address for /metrics alone (e.g. 127.0.0.1:9441 or
+	// :9441 for a scraper on another machine). Empty: /metrics is served
+	// on the main listener to clients on this machine that came through no
+	// proxy, and to nobody else.
+	Listen string `yaml:"listen"`
 }
 
 // Storage says where users, sessions and tokens live.

@@ -86,6 +86,7 @@ func TestKeys(t *testing.T) {
 		"oidc.clients", "oidc.backchannel_retry",
 		"smtp.url", "smtp.password_file", "smtp.from",
 		"webauthn.rp_id", "webauthn.rp_name",
+		"metrics.listen",
 	}
 	if got := Keys(); !slices.Equal(got, want) {
 		t.Errorf("Keys() = %q; want %q", got, want)

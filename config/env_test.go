@@ -173,6 +173,7 @@ func TestEveryKeyHasAnEnvVar(t *testing.T) {
 		"smtp.from":                      "auth@example.com",
 		"webauthn.rp_id":                 "example.com",
 		"webauthn.rp_name":               "Example Inc.",
+		"metrics.listen":                 "127.0.0.1:9441",
 	}
 	var environ []string
 	for _, k := range Keys() {

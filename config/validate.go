@@ -62,6 +62,13 @@ func (c *Config) problems() []problem {
 	if msg := listenProblem(c.Listen); msg != "" {
 		ck.add("listen", "%q: %s", c.Listen, msg)
 	}
+	if c.Metrics.Listen != "" {
+		if msg := listenProblem(c.Metrics.Listen); msg != "" {
+			ck.add("metrics.listen", "%q: %s", c.Metrics.Listen, msg)
+		} else if c.Metrics.Listen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
+			ck.add("metrics.listen", "%q: is the main listen address; leave metrics.listen empty to serve /metrics there (to this machine only)", c.Metrics.Listen)
+		}
+	}
 	public, msg := parsePublicURL(c.PublicURL)
 	if msg != "" {
 		ck.add("public_url", "%q: %s", c.PublicURL, msg)

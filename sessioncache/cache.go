@@ -101,7 +101,15 @@ type Cache struct {
 	// be to be served: another instance may have recorded activity since,
 	// and a stale copy must never make a live session look inactive.
 	fresh time.Duration
+
+	// hits and misses count session look-ups by secret hash (every cookie
+	// check) served from memory and read through, for the metrics.
+	hits, misses atomic.Uint64
 }
+
+// Stats returns how many session look-ups by secret hash were served from
+// memory and how many were read from the store.
+func (c *Cache) Stats() (hits, misses uint64) { return c.hits.Load(), c.misses.Load() }
 
 // New returns a cache of at most size sessions and size users.
 func New(epoch Epoch, size int) *Cache {

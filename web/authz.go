@@ -5,10 +5,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/access"
 	"github.com/lacop/lacop/auth"
+	"github.com/lacop/lacop/metrics"
 )
 
 // original is the request a reverse proxy asks about.
@@ -121,34 +123,39 @@ func parsePath(uri string) (access.Path, error) {
 // the Remote-* headers, 302 to the login page for a browser that must sign
 // in, 401 for anything else that must, 403 when signed in but not allowed.
 func (s *Server) handleForwardAuth(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	o, path, err := forwarded(r)
 	if err != nil {
 		noStore(w)
 		w.Header()["X-Content-Type-Options"] = nosniffValue
 		s.error(w, r, err)
+		s.cfg.Metrics.ForwardAuth(metrics.Refused, time.Since(start))
 		return
 	}
-	s.authorize(w, r, &o, &path, true)
+	s.cfg.Metrics.ForwardAuth(s.authorize(w, r, &o, &path, true), time.Since(start))
 }
 
 // handleAuthRequest answers nginx's auth_request, which understands only
 // 200, 401 and 403: nginx itself sends a 401 to the login page.
 func (s *Server) handleAuthRequest(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	o, path, err := originalURL(r)
 	if err != nil {
 		noStore(w)
 		w.Header()["X-Content-Type-Options"] = nosniffValue
 		s.error(w, r, err)
+		s.cfg.Metrics.ForwardAuth(metrics.Refused, time.Since(start))
 		return
 	}
-	s.authorize(w, r, &o, &path, false)
+	s.cfg.Metrics.ForwardAuth(s.authorize(w, r, &o, &path, false), time.Since(start))
 }
 
 // authorize decides one forwarded request, for the path as read by
 // access.ParsePath. It reads the session (or checks
 // the token), never writes beyond the periodic activity touch, never sets
-// a cookie, and logs nothing per request at info level.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, path *access.Path, redirect bool) {
+// a cookie, and logs nothing per request at info level. It returns the
+// decision, for the metrics.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, path *access.Path, redirect bool) string {
 	h := w.Header()
 	h["Cache-Control"] = noStoreValue
 	h["X-Content-Type-Options"] = nosniffValue
@@ -157,10 +164,10 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, 
 	switch s.cfg.Access.Decide(o.host, path, nil) {
 	case access.Bypass:
 		w.WriteHeader(http.StatusOK)
-		return
+		return metrics.Bypassed
 	case access.Deny:
 		w.WriteHeader(http.StatusForbidden)
-		return
+		return metrics.Denied
 	}
 
 	id, err := s.forwardIdentity(r)
@@ -180,14 +187,14 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, 
 			h.Set("Login-URL", s.loginURL+url.QueryEscape(o.url()))
 		}
 		s.error(w, r, err)
-		return
+		return metrics.Refused
 	case lacop.ErrorCode(err) == lacop.EUNAUTHENTICATED:
 		login := s.loginURL + url.QueryEscape(o.url())
 		if redirect && (o.method == http.MethodGet || o.method == http.MethodHead) &&
 			strings.Contains(r.Header.Get("Accept"), "text/html") {
 			h.Set("Location", login)
 			w.WriteHeader(http.StatusFound)
-			return
+			return metrics.SignIn
 		}
 		if !redirect {
 			// nginx cannot escape the original URL itself; it takes this
@@ -196,22 +203,26 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, 
 		}
 		h["Www-Authenticate"] = challengeValue
 		w.WriteHeader(http.StatusUnauthorized)
-		return
+		return metrics.SignIn
 	default:
 		// Throttled (429) or a store that cannot answer (503): never 200.
 		s.error(w, r, err)
-		return
+		if lacop.ErrorCode(err) == lacop.ETOOMANYATTEMPTS {
+			return metrics.Throttled
+		}
+		return metrics.Failed
 	}
 
 	policy := s.cfg.Access.Decide(o.host, path, &access.Subject{Groups: id.User.Groups})
 	if policy == access.Deny || policy == access.TwoFactor && id.Session.AuthLevel < lacop.AuthLevelTwoFactor {
 		w.WriteHeader(http.StatusForbidden)
-		return
+		return metrics.Denied
 	}
 	v := make([]string, 4) // one allocation for the four headers
 	v[0], v[1], v[2], v[3] = id.User.ID, id.User.Email, id.User.Name, strings.Join(id.User.Groups, ",")
 	h["Remote-User"], h["Remote-Email"], h["Remote-Name"], h["Remote-Groups"] = v[0:1:1], v[1:2:2], v[2:3:3], v[3:4:4]
 	w.WriteHeader(http.StatusOK)
+	return metrics.Allowed
 }
 
 // forwardIdentity checks the forwarded request's bearer token or session

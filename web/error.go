@@ -94,6 +94,7 @@ func (s *Server) errorHead(w http.ResponseWriter, r *http.Request, err error) (c
 		h.Set("Retry-After", retryAfter(throttled))
 	case code == lacop.EUNAVAILABLE:
 		h.Set("Retry-After", "5")
+		s.cfg.Metrics.Unavailable()
 	}
 	var refused *bearerError
 	switch {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/netip"
 
 	"github.com/lacop/lacop/auth"
 )
@@ -72,4 +73,32 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.json(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleMetrics serves the metrics on the main listener when they have no
+// listener of their own (metrics.listen), and only to a client on this
+// machine that came through no proxy: behind nginx on the same host every
+// request arrives from the loopback, so a request carrying any forwarding
+// header is not the operator's. Anyone else gets 404, as if there were none.
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if !s.cfg.MetricsHere || s.cfg.Metrics == nil || !directLoopback(r) {
+		s.error(w, r, errNotFound)
+		return
+	}
+	s.cfg.Metrics.Handler().ServeHTTP(w, r)
+}
+
+// directLoopback reports whether r came over a loopback connection with no
+// header a proxy adds.
+func directLoopback(r *http.Request) bool {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || !ap.Addr().Unmap().IsLoopback() {
+		return false
+	}
+	for _, h := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip", "Forwarded", "Via"} {
+		if _, ok := r.Header[h]; ok {
+			return false
+		}
+	}
+	return true
 }

@@ -143,6 +143,7 @@ func (s *Server) routes() http.Handler {
 
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /metrics", s.handleMetrics)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.Handle("GET /static/", s.staticHandler())
 	mux.HandleFunc("GET /manifest.webmanifest", s.rootFile("manifest.webmanifest", "application/manifest+json"))

@@ -18,6 +18,7 @@ import (
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/access"
 	"github.com/lacop/lacop/auth"
+	"github.com/lacop/lacop/metrics"
 	"github.com/lacop/lacop/oidc"
 	"github.com/lacop/lacop/redirect"
 )
@@ -47,6 +48,13 @@ type Config struct {
 	// AppOrigins are the origins of the apps' redirect URIs: a sign-in or
 	// consent form ends in a redirect there, which form-action must allow.
 	AppOrigins []string
+	// Metrics counts forward-auth decisions and refusals for lack of a
+	// store; nil counts nothing.
+	Metrics *metrics.Metrics
+	// MetricsHere serves GET /metrics on this server, to loopback clients
+	// that came through no proxy; off when metrics.listen has a listener of
+	// its own.
+	MetricsHere bool
 }
 
 // Server serves lacop over HTTP.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os/signal"
@@ -15,6 +16,7 @@ import (
 	"github.com/lacop/lacop/access"
 	"github.com/lacop/lacop/auth"
 	"github.com/lacop/lacop/connlimit"
+	"github.com/lacop/lacop/metrics"
 	"github.com/lacop/lacop/redirect"
 	"github.com/lacop/lacop/web"
 )
@@ -66,6 +68,17 @@ func (m *Main) Run(ctx context.Context, ln *connlimit.Listener) error {
 	if err != nil {
 		return err
 	}
+	// Every event recorded from here on is counted (the audit store is
+	// the one place they all pass); forward-auth counts its decisions.
+	met := metrics.New()
+	m.Auth.Audit = met.Audit(m.Auth.Audit)
+	if c := m.backend.sessionCache; c != nil {
+		met.Register(
+			metrics.CounterFunc("lacop_session_cache_hits_total", "Session look-ups (cookie checks) answered from memory.",
+				func() float64 { h, _ := c.Stats(); return float64(h) }),
+			metrics.CounterFunc("lacop_session_cache_misses_total", "Session look-ups (cookie checks) read from the store.",
+				func() float64 { _, mi := c.Stats(); return float64(mi) }))
+	}
 	srv, err := web.NewServer(web.Config{
 		PublicURL:         publicURL,
 		CookieDomain:      m.Config.Session.CookieDomain,
@@ -76,6 +89,8 @@ func (m *Main) Run(ctx context.Context, ln *connlimit.Listener) error {
 		Apps:              m.Apps,
 		Outbox:            m.appsOutbox(),
 		AppOrigins:        m.appOrigins(),
+		Metrics:           met,
+		MetricsHere:       m.Config.Metrics.Listen == "",
 	}, m.Auth, redirects, m.backend.ping, m.Logger)
 	if err != nil {
 		return err
@@ -118,6 +133,24 @@ func (m *Main) Run(ctx context.Context, ln *connlimit.Listener) error {
 	scheme := "http"
 	if tlsConf != nil {
 		scheme = "https"
+	}
+	// The metrics listener is bound before the portal says it listens, so
+	// whoever reads that line finds both.
+	if m.Config.Metrics.Listen != "" {
+		mln, err := net.Listen("tcp", m.Config.Metrics.Listen)
+		if err != nil {
+			return fmt.Errorf("metrics.listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", met.Handler())
+		metricsServer := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+		defer metricsServer.Close()
+		fmt.Fprintf(m.Stdout, "lacop: metrics on http://%s/metrics\n", mln.Addr())
+		go func() {
+			if err := metricsServer.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.Logger.Error("metrics listener stopped", "err", err)
+			}
+		}()
 	}
 	// Tests and scripts read the actual address from this line.
 	fmt.Fprintf(m.Stdout, "lacop: listening on %s://%s (public URL %s)\n", scheme, ln.Addr(), m.Config.PublicURL)

@@ -44,6 +44,9 @@ type backend struct {
 	// leases keep the shared caches coherent: in Redis when there is one
 	// (beside the bus it uses), else in PostgreSQL.
 	leases lacop.CacheLeaseStore
+	// sessionCache is the cache in front of the stores, nil when none:
+	// serve reports its hits and misses.
+	sessionCache *sessioncache.Cache
 }
 
 // openBackend opens the configured stores: SQLite or PostgreSQL for
@@ -146,6 +149,7 @@ func (b *backend) cache(dataDir string) (*sessioncache.FileEpoch, error) {
 		return nil, err
 	}
 	c := sessioncache.New(epoch, sessioncache.DefaultSize)
+	b.sessionCache = c
 	s := &b.stores
 	s.Users, s.Sessions = c.Users(s.Users), c.Sessions(s.Sessions)
 	s.SecondFactors, s.Tokens = c.SecondFactors(s.SecondFactors), c.Tokens(s.Tokens)
@@ -170,6 +174,7 @@ func (b *backend) sharedCache(hold bool, fresh time.Duration, logger *slog.Logge
 	epoch := &sessioncache.LocalEpoch{}
 	peers := sessioncache.NewPeers(b.leases, epoch, hold, logger)
 	c := sessioncache.Shared(epoch, sessioncache.DefaultSize, peers, fresh)
+	b.sessionCache = c
 	s := &b.stores
 	s.Users, s.Sessions = c.Users(s.Users), c.Sessions(s.Sessions)
 	s.SecondFactors, s.Tokens = c.SecondFactors(s.SecondFactors), c.Tokens(s.Tokens)
