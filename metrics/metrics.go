@@ -198,7 +198,9 @@ type AuditStore struct {
 }
 
 // Audit wraps an audit store so the events recorded through it are counted.
-func (m *Metrics) Audit(inner lacop.AuditStore) *AuditStore { return &AuditStore{AuditStore: inner, m: m} }
+func (m *Metrics) Audit(inner lacop.AuditStore) *AuditStore {
+	return &AuditStore{AuditStore: inner, m: m}
+}
 
 // RecordEvents counts the events and records them.
 func (s *AuditStore) RecordEvents(ctx context.Context, events ...*lacop.AuditEvent) error {
