@@ -257,6 +257,20 @@ func (p *portal) login(email string) string {
 	return c.Value
 }
 
+// sessionSetCookies are the Set-Cookie lines of a response that set a
+// session cookie (__Host- or __Secure-lacop_session), leaving out the
+// device cookie a sign-in sets beside it.
+func sessionSetCookies(res *http.Response) []string {
+	var out []string
+	for _, line := range res.Header.Values("Set-Cookie") {
+		name, _, _ := strings.Cut(line, "=")
+		if strings.HasSuffix(name, "lacop_session") {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
 // sessionCookie returns the session cookie a response set, or nil.
 func sessionCookie(res *http.Response) *http.Cookie {
 	for _, c := range res.Cookies() {

@@ -93,7 +93,7 @@ func TestCookieAttributes(t *testing.T) {
 			if res.StatusCode != http.StatusOK {
 				t.Fatalf("login = %d %s", res.StatusCode, res.Body)
 			}
-			raw := res.Header.Values("Set-Cookie")
+			raw := sessionSetCookies(res.Response) // the device cookie aside
 			c := sessionCookie(res.Response)
 			if len(raw) != 1 || c == nil || c.Name != tt.cookie {
 				t.Fatalf("login Set-Cookie = %q; want one %s", raw, tt.cookie)

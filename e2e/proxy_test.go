@@ -384,7 +384,7 @@ func TestCookieDomainForwardAuth(t *testing.T) {
 	signIn := func(what string) (map[string]string, remoteIdentity) {
 		t.Helper()
 		res := p.loginAs("ada@example.com", testPassword, nil, false)
-		raw := res.Header.Values("Set-Cookie")
+		raw := sessionSetCookies(res.Response) // the device cookie aside
 		c := sessionCookie(res.Response)
 		if res.StatusCode != http.StatusOK || len(raw) != 1 || c == nil || c.Name != name {
 			t.Fatalf("%s: login = %d, Set-Cookie %q; want one %s", what, res.StatusCode, raw, name)
