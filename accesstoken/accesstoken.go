@@ -53,6 +53,12 @@ type Claims struct {
 	SessionID string    // sid: public session id
 	Version   int64     // ver: the user's token version; bumping it revokes all
 	AuthLevel int       // lvl: 1 password, 2 password + second factor
+	// ClientID and Scope are RFC 9068's client_id and scope: who the token
+	// was issued to ("lacop" for the portal's own) and what it may do, so
+	// standard JWT access-token validators accept it. Signed, not checked
+	// by Verify (lacop checks the session behind the token instead).
+	ClientID string // client_id
+	Scope    string // scope
 }
 
 // Options configure an Authority. Issuer and Audience must be set: with
@@ -116,6 +122,8 @@ type signedClaims struct {
 	SessionID string `json:"sid"`
 	Version   int64  `json:"ver"`
 	AuthLevel int    `json:"lvl"`
+	ClientID  string `json:"client_id,omitempty"`
+	Scope     string `json:"scope,omitempty"`
 }
 
 // Sign returns the compact JWT for c, signed with the newest key. It is
@@ -141,6 +149,8 @@ func (a *Authority) Sign(c Claims) (string, error) {
 		SessionID: c.SessionID,
 		Version:   c.Version,
 		AuthLevel: c.AuthLevel,
+		ClientID:  c.ClientID,
+		Scope:     c.Scope,
 	})
 	if err != nil {
 		return "", fmt.Errorf("accesstoken: sign: %w", err)

@@ -87,6 +87,14 @@ func (s *Service) handOut(ctx context.Context, u *lacop.User, sess *lacop.Sessio
 	return &TokenPair{Access: access, Refresh: refresh, ExpiresIn: exp.Sub(iat)}, nil
 }
 
+// PortalClientID and PortalScope are the client_id and scope of the
+// portal's own access tokens (POST /api/tokens): issued to lacop itself,
+// for lacop's API on the person's behalf.
+const (
+	PortalClientID = "lacop"
+	PortalScope    = "lacop"
+)
+
 // signAccess records and signs an access token for the session. The record
 // comes first: an end of the session that runs meanwhile denies it, or
 // confirmTokens sees the session gone.
@@ -98,6 +106,7 @@ func (s *Service) signAccess(ctx context.Context, u *lacop.User, sess *lacop.Ses
 	token, err := s.Access.Sign(accesstoken.Claims{
 		Issuer: s.Config.Tokens.URL, Audience: s.Config.Tokens.URL, Subject: u.ID,
 		IssuedAt: iat, ExpiresAt: exp, ID: jti, SessionID: sess.ID, Version: u.TokenVersion, AuthLevel: sess.AuthLevel,
+		ClientID: PortalClientID, Scope: PortalScope,
 	})
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("auth: sign access token: %w", err)

@@ -47,6 +47,15 @@ type Config struct {
 	SMTP          SMTP          `yaml:"smtp"`
 	WebAuthn      WebAuthn      `yaml:"webauthn"`
 	Metrics       Metrics       `yaml:"metrics"`
+	CORS          CORS          `yaml:"cors"`
+}
+
+// CORS lists the browser apps on other origins that may call the token
+// endpoints (refresh, revoke) and read the keys and discovery document.
+type CORS struct {
+	// AllowedOrigins are exact origins, "https://app.example.com" (http
+	// only for a loopback host). No wildcard: each app is named.
+	AllowedOrigins []string `yaml:"allowed_origins"`
 }
 
 // Metrics says where Prometheus reads lacop's metrics.

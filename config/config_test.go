@@ -87,6 +87,7 @@ func TestKeys(t *testing.T) {
 		"smtp.url", "smtp.password_file", "smtp.from",
 		"webauthn.rp_id", "webauthn.rp_name",
 		"metrics.listen",
+		"cors.allowed_origins",
 	}
 	if got := Keys(); !slices.Equal(got, want) {
 		t.Errorf("Keys() = %q; want %q", got, want)

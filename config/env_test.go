@@ -174,6 +174,7 @@ func TestEveryKeyHasAnEnvVar(t *testing.T) {
 		"webauthn.rp_id":                 "example.com",
 		"webauthn.rp_name":               "Example Inc.",
 		"metrics.listen":                 "127.0.0.1:9441",
+		"cors.allowed_origins":           "https://app.example.com",
 	}
 	var environ []string
 	for _, k := range Keys() {

@@ -62,6 +62,11 @@ func (c *Config) problems() []problem {
 	if msg := listenProblem(c.Listen); msg != "" {
 		ck.add("listen", "%q: %s", c.Listen, msg)
 	}
+	for i, o := range c.CORS.AllowedOrigins {
+		if msg := originProblem(o); msg != "" {
+			ck.add("cors.allowed_origins", "[%d] %q: %s", i, o, msg)
+		}
+	}
 	if c.Metrics.Listen != "" {
 		if msg := listenProblem(c.Metrics.Listen); msg != "" {
 			ck.add("metrics.listen", "%q: %s", c.Metrics.Listen, msg)
@@ -340,4 +345,32 @@ func fmtDuration(d time.Duration) string {
 		s = s[:len(s)-2]
 	}
 	return s
+}
+
+// originProblem says why s is not an origin a browser app can have:
+// scheme and host (and port), nothing else; https, or http on a loopback
+// host.
+func originProblem(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case s == "*" || strings.Contains(s, "*"):
+		return "must name one origin; wildcards are not allowed"
+	case err != nil || u.Opaque != "" || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+		return "must be an origin like https://app.example.com"
+	case u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "/"):
+		return "must be only scheme://host[:port], without a path, query or trailing slash"
+	case strings.ToLower(s) != s:
+		return "must be lowercase"
+	case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
+		return "must be https (http only for localhost or a loopback address)"
+	}
+	return ""
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(h)
+	return err == nil && a.IsLoopback()
 }

@@ -78,11 +78,14 @@ func (s *Server) routes() http.Handler {
 	// Tokens for apps: issued to a session, rotated, revoked, verified
 	// with the published keys.
 	mux.HandleFunc("POST /api/tokens", s.apiSession(s.handleTokensIssue))
-	mux.HandleFunc("POST /oauth/token", s.handleOAuthToken)
+	mux.HandleFunc("POST /oauth/token", s.withCORS(s.handleOAuthToken))
+	for path := range corsPaths {
+		mux.HandleFunc("OPTIONS "+path, s.handlePreflight)
+	}
 
 	// OpenID Connect provider (oidc/): the library's endpoints, and the
 	// pages that answer its requests and end sessions for apps.
-	mux.HandleFunc("GET /.well-known/openid-configuration", s.appsOnly(s.handleDiscovery))
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.withCORS(s.appsOnly(s.handleDiscovery)))
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.appsOnly(s.handleDiscovery))
 	mux.HandleFunc("GET /oauth/authorize", s.appsOnly(s.handleProvider))
 	mux.HandleFunc("POST /oauth/authorize", s.appsOnly(s.handleProvider))
@@ -97,8 +100,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /security/apps/{id}/remove", s.appsOnly(s.pageSession(s.handleAppRemoveSubmit)))
 	mux.HandleFunc("GET /oauth/logout", s.appsOnly(s.handleEndSession))
 	mux.HandleFunc("POST /oauth/logout", s.appsOnly(s.handleEndSession))
-	mux.HandleFunc("POST /oauth/revoke", s.handleOAuthRevoke)
-	mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
+	mux.HandleFunc("POST /oauth/revoke", s.withCORS(s.handleOAuthRevoke))
+	mux.HandleFunc("GET /.well-known/jwks.json", s.withCORS(s.handleJWKS))
 
 	// Forward-auth for reverse proxies: Traefik and Caddy, and nginx.
 	mux.HandleFunc("GET /api/authz/forward-auth", s.handleForwardAuth)

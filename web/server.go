@@ -51,6 +51,9 @@ type Config struct {
 	// Metrics counts forward-auth decisions and refusals for lack of a
 	// store; nil counts nothing.
 	Metrics *metrics.Metrics
+	// CORSOrigins may call the token endpoints and read the keys and the
+	// discovery document from a browser (cors.allowed_origins).
+	CORSOrigins []string
 	// MetricsHere serves GET /metrics on this server, to loopback clients
 	// that came through no proxy; off when metrics.listen has a listener of
 	// its own.
@@ -132,7 +135,20 @@ func NewServer(cfg Config, a *auth.Service, redirects *redirect.Policy, ready fu
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, errCrossOrigin)
 	}))
-	s.handler = s.secure(cop.Handler(s.routes()))
+	routes := s.routes()
+	protected := cop.Handler(routes)
+	// A listed browser app posts to the token endpoints from its own
+	// origin; those endpoints take no cookie (the token is in the body),
+	// so letting that origin past the cross-origin check gives it nothing
+	// a cookie would. Every other route, and every other origin, keeps the
+	// check.
+	s.handler = s.secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if corsPaths[r.URL.Path] != "" && s.corsAllowed(r.Header.Get("Origin")) {
+			routes.ServeHTTP(w, r)
+			return
+		}
+		protected.ServeHTTP(w, r)
+	}))
 	return s, nil
 }
 

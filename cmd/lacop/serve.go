@@ -91,6 +91,7 @@ func (m *Main) Run(ctx context.Context, ln *connlimit.Listener) error {
 		AppOrigins:        m.appOrigins(),
 		Metrics:           met,
 		MetricsHere:       m.Config.Metrics.Listen == "",
+		CORSOrigins:       m.Config.CORS.AllowedOrigins,
 	}, m.Auth, redirects, m.backend.ping, m.Logger)
 	if err != nil {
 		return err
