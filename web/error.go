@@ -10,6 +10,7 @@ import (
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/auth"
+	"github.com/lacop/lacop/reqid"
 )
 
 var (
@@ -85,7 +86,8 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 func (s *Server) errorHead(w http.ResponseWriter, r *http.Request, err error) (code string, status int) {
 	code, status = lacop.ErrorCode(err), errorStatus(err)
 	if status >= 500 {
-		s.logger.Error("request failed", "method", r.Method, "path", loggedPath(r.URL.Path), "code", code, "err", err)
+		s.logger.Error("request failed", "method", r.Method, "path", loggedPath(r.URL.Path), "code", code, "err", err,
+			"request_id", reqid.From(r.Context()))
 	}
 	h := w.Header()
 	var throttled *auth.Throttled

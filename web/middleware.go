@@ -8,6 +8,7 @@ import (
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/auth"
+	"github.com/lacop/lacop/reqid"
 )
 
 // maxBodyBytes is the largest request body lacop reads; more gets 413.
@@ -30,7 +31,12 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 		}
-		next.ServeHTTP(w, r)
+		// Every request but forward-auth's (which has its own fast path)
+		// gets an id: in X-Request-Id, in the log lines it causes, and on
+		// its error page, so a person's "it said reference X" finds them.
+		id := reqid.New()
+		h.Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(reqid.With(r.Context(), id)))
 	})
 }
 

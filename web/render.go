@@ -15,6 +15,7 @@ import (
 
 	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/auth"
+	"github.com/lacop/lacop/reqid"
 )
 
 //go:embed templates/*.html
@@ -32,6 +33,8 @@ type pageData struct {
 	// Tab is the admin tab the page belongs to ("" outside the admin
 	// panel): the tab row and the menu mark it as the current one.
 	Tab string
+	// RequestID is the request's id (X-Request-Id), shown on error pages.
+	RequestID string
 	// Page-specific values.
 	Form map[string]string
 	Data any
@@ -77,6 +80,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	if data.Identity != nil && s.auth.Pending(data.Identity) != auth.StepNone {
 		data.Identity = nil
 	}
+	data.RequestID = reqid.From(r.Context())
 	t, ok := s.pages[page]
 	if !ok {
 		s.logger.Error("no such template", "page", page)

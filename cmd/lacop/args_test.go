@@ -47,7 +47,7 @@ func TestGroupsKeepTheirHelp(t *testing.T) {
 		{[]string{"completion", "bash"}, false, "bash completion"},
 		{[]string{"user", "dissable", "x@example.com"}, true, `unknown command "dissable" for "lacop user"; did you mean disable?`},
 		{[]string{"session", "--storage-driver", "sqlite", "revoek"}, true, `unknown command "revoek" for "lacop session"; did you mean revoke?`},
-		{[]string{"sesion", "list"}, true, `unknown command "sesion" for "lacop"; did you mean session?`},
+		{[]string{"sesion", "list"}, true, `unknown command "sesion" for "lacop"; did you mean session or version?`},
 	} {
 		out, err := run(t, dir, "", tt.args...)
 		if (err != nil) != tt.wantErr || !strings.Contains(out+errString(err), tt.want) {

@@ -107,6 +107,7 @@ func (m *Main) Command() *cobra.Command {
 		{"storage.driver", "storage-driver", "sqlite or postgres (default sqlite)"},
 		{"storage.postgres_url", "postgres-url", "PostgreSQL URL when storage.driver is postgres"},
 		{"storage.redis_url", "redis-url", "Redis URL for sessions, denylist and notifications"},
+		{"log.format", "log-format", "text or json (one structured line per sign-in, sign-out and ban)"},
 	} {
 		m.flags.values[f.key] = pf.String(f.name, "", f.usage)
 		m.flags.names[f.key] = f.name

@@ -17,6 +17,7 @@ import (
 	"github.com/lacop/lacop/auth"
 	"github.com/lacop/lacop/connlimit"
 	"github.com/lacop/lacop/metrics"
+	"github.com/lacop/lacop/oplog"
 	"github.com/lacop/lacop/redirect"
 	"github.com/lacop/lacop/web"
 )
@@ -71,7 +72,7 @@ func (m *Main) Run(ctx context.Context, ln *connlimit.Listener) error {
 	// Every event recorded from here on is counted (the audit store is
 	// the one place they all pass); forward-auth counts its decisions.
 	met := metrics.New()
-	m.Auth.Audit = met.Audit(m.Auth.Audit)
+	m.Auth.Audit = oplog.Audit(met.Audit(m.Auth.Audit), m.Logger)
 	if c := m.backend.sessionCache; c != nil {
 		met.Register(
 			metrics.CounterFunc("lacop_session_cache_hits_total", "Session look-ups (cookie checks) answered from memory.",
@@ -153,6 +154,17 @@ func (m *Main) Run(ctx context.Context, ln *connlimit.Listener) error {
 			}
 		}()
 	}
+	store := m.Config.Storage.Driver
+	if store == "" {
+		store = "sqlite"
+	}
+	if m.Config.Storage.RedisURL != "" {
+		store += "+redis"
+	}
+	m.Logger.Info("lacop started", "version", version, "store", store, "listen", ln.Addr().String(),
+		"public_url", m.Config.PublicURL, "apps", len(m.Config.OIDC.Clients), "access_rules", len(m.Config.AccessControl.Rules),
+		"default_policy", m.Config.AccessControl.DefaultPolicy, "metrics", metricsWhere(m.Config.Metrics.Listen),
+		"mail", m.Config.SMTP.URL != "", "cors_origins", len(m.Config.CORS.AllowedOrigins))
 	// Tests and scripts read the actual address from this line.
 	fmt.Fprintf(m.Stdout, "lacop: listening on %s://%s (public URL %s)\n", scheme, ln.Addr(), m.Config.PublicURL)
 
@@ -255,4 +267,12 @@ func every(ctx context.Context, d time.Duration, fn func()) {
 			fn()
 		}
 	}
+}
+
+// metricsWhere says where /metrics is served, for the start line.
+func metricsWhere(listen string) string {
+	if listen == "" {
+		return "main listener, this machine only"
+	}
+	return listen
 }
