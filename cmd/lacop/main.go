@@ -114,7 +114,7 @@ func (m *Main) Command() *cobra.Command {
 	}
 	// A switch, so a bare --tls-self-signed turns it on.
 	m.flags.tlsSelfSigned = pf.Bool("tls-self-signed", false, "serve HTTPS with a self-signed certificate kept in the data directory")
-	root.AddCommand(m.serveCommand(), m.userCommand(), m.sessionCommand(), m.auditCommand(), m.bansCommand(), m.versionCommand(), m.configCommand(), m.keysCommand(), m.oidcCommand())
+	root.AddCommand(m.serveCommand(), m.userCommand(), m.sessionCommand(), m.auditCommand(), m.bansCommand(), m.versionCommand(), m.checkCommand(), m.configCommand(), m.keysCommand(), m.oidcCommand())
 	return root
 }
 
