@@ -145,7 +145,9 @@ type UserStore interface {
 	// EINVALID when it is not an address, ENOTFOUND for an unknown id.
 	SetEmail(ctx context.Context, id, email string) error
 
-	// SetDisabled disables or enables a user. Returns ENOTFOUND.
+	// SetDisabled disables or enables a user. Returns ENOTFOUND, and
+	// ECONFLICT (changing nothing) for disabling the last enabled
+	// administrator, decided as SetAdmin decides it.
 	SetDisabled(ctx context.Context, id string, disabled bool) error
 
 	// SetName changes the display name. EINVALID when it fails Validate,

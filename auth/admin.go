@@ -35,7 +35,7 @@ func (s *Service) ListUsers(ctx context.Context, q lacop.UserQuery) ([]*lacop.Us
 // disabling ended comes back.
 func (s *Service) EnableUser(ctx context.Context, userID, actorID string, c Client) error {
 	if err := s.Users.SetDisabled(ctx, userID, false); err != nil {
-		return err
+		return storeErr("enable user", err)
 	}
 	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditUserEnabled, UserID: userID, ActorID: actorID,
 		IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"by": actorKind(actorID, userID, c)}})
@@ -46,45 +46,57 @@ func (s *Service) EnableUser(ctx context.Context, userID, actorID string, c Clie
 // (the user is read with every forward-auth decision). Taking the admin
 // flag away ends that person's sessions and tokens, but the session
 // making the change when it is their own (current); the last enabled
-// administrator keeps it (ECONFLICT). The outcome (nil when nothing ended)
-// carries the current session's new secret when it was spared.
+// administrator keeps it (ECONFLICT). Everything is checked before
+// anything is written, and the admin flag, the one change that can be
+// refused, is written first; what was applied is recorded even if a later
+// write fails. The outcome (nil when nothing ended) carries the current
+// session's new secret when it was spared.
 func (s *Service) UpdateUser(ctx context.Context, userID string, ch UserChange, current *lacop.Session, actorID string, c Client) (*Outcome, error) {
 	u, err := s.Users.UserByID(ctx, userID)
 	if err != nil {
-		return nil, err
+		return nil, storeErr("read user", err)
 	}
-	detail := map[string]string{"by": actorKind(actorID, userID, c)}
+	var groups []string
 	if ch.Groups != nil {
-		groups, err := cleanGroups(*ch.Groups)
-		if err != nil {
+		if groups, err = cleanGroups(*ch.Groups); err != nil {
 			return nil, err
 		}
-		if !slices.Equal(groups, u.Groups) {
-			if err := s.Users.SetGroups(ctx, userID, groups); err != nil {
-				return nil, err
-			}
-			detail["groups"] = strings.Join(groups, ", ")
-		}
 	}
+	var name string
 	if ch.Name != nil {
-		if name := strings.TrimSpace(*ch.Name); name != u.Name {
-			if err := s.Users.SetName(ctx, userID, name); err != nil {
-				return nil, err
-			}
-			detail["name"] = name
-		}
+		name = strings.TrimSpace(*ch.Name)
 	}
+	check := lacop.User{Email: u.Email, Name: name, Groups: groups}
+	if err := check.Validate(); err != nil {
+		return nil, err
+	}
+
+	detail := map[string]string{"by": actorKind(actorID, userID, c)}
+	defer func() {
+		if len(detail) > 1 {
+			s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditUserUpdated, UserID: userID, ActorID: actorID,
+				IP: c.IP, UserAgent: c.UserAgent, Detail: detail})
+		}
+	}()
 	removed := false
 	if ch.Admin != nil && *ch.Admin != u.Admin {
 		if err := s.Users.SetAdmin(ctx, userID, *ch.Admin); err != nil {
-			return nil, err
+			return nil, storeErr("set admin", err)
 		}
 		detail["admin"] = boolWord(*ch.Admin)
 		removed = !*ch.Admin
 	}
-	if len(detail) > 1 {
-		s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditUserUpdated, UserID: userID, ActorID: actorID,
-			IP: c.IP, UserAgent: c.UserAgent, Detail: detail})
+	if ch.Groups != nil && !slices.Equal(groups, u.Groups) {
+		if err := s.Users.SetGroups(ctx, userID, groups); err != nil {
+			return nil, storeErr("set groups", err)
+		}
+		detail["groups"] = strings.Join(groups, ", ")
+	}
+	if ch.Name != nil && name != u.Name {
+		if err := s.Users.SetName(ctx, userID, name); err != nil {
+			return nil, storeErr("set name", err)
+		}
+		detail["name"] = name
 	}
 	if removed {
 		if current != nil && current.UserID != userID {
@@ -93,6 +105,15 @@ func (s *Service) UpdateUser(ctx context.Context, userID string, ch UserChange, 
 		return s.end(ctx, ReasonAdminRemoved, userID, current, actorID, c)
 	}
 	return nil, nil
+}
+
+// storeErr passes a domain error (not found, conflict, invalid) as it is
+// and refuses anything else as the store being unavailable (503).
+func storeErr(op string, err error) error {
+	if code := lacop.ErrorCode(err); code != lacop.EINTERNAL {
+		return err
+	}
+	return unavailable(op, err)
 }
 
 func boolWord(b bool) string {
@@ -129,7 +150,7 @@ func (s *Service) DeleteUser(ctx context.Context, userID, actorID string, c Clie
 	}
 	u, err := s.Users.UserByID(ctx, userID)
 	if err != nil {
-		return err
+		return storeErr("read user", err)
 	}
 	if u.Admin && !u.Disabled {
 		// Checked before anything ends; the store checks again with the
@@ -147,7 +168,10 @@ func (s *Service) DeleteUser(ctx context.Context, userID, actorID string, c Clie
 		return err
 	}
 	if err := s.Users.DeleteUser(ctx, userID); err != nil {
-		return err
+		// Everything of theirs has ended; the account stays (a race with
+		// another admin's delete, or the store failing): say so.
+		s.Logger.Warn("delete user: sessions ended, account kept", "user", userID, "err", err)
+		return storeErr("delete user", err)
 	}
 	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditUserDeleted, UserID: userID, ActorID: actorID,
 		IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"email": u.Email, "name": u.Name, "by": actorKind(actorID, userID, c)}})
@@ -228,8 +252,11 @@ func (s *Service) LiftBans(ctx context.Context, target, actorID string, c Client
 			v = before[i]
 		}
 		lifted = append(lifted, v)
-		s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditBanLifted, ActorID: actorID, IP: c.IP, UserAgent: c.UserAgent,
-			Detail: map[string]string{"ban": v.Kind, "subject": v.Subject, "until": v.Until.UTC().Format("2006-01-02T15:04:05Z")}})
+		d := map[string]string{"ban": v.Kind, "subject": v.Subject}
+		if !v.Until.IsZero() {
+			d["until"] = v.Until.UTC().Format("2006-01-02T15:04:05Z")
+		}
+		s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditBanLifted, ActorID: actorID, IP: c.IP, UserAgent: c.UserAgent, Detail: d})
 	}
 	return lifted, nil
 }

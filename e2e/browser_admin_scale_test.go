@@ -110,6 +110,16 @@ func TestBrowserAdminAtScale(t *testing.T) {
 	// The people page pages through all 10,002 and finds one by search.
 	step, cancel := within(ctx, 60*time.Second)
 	defer cancel()
+	// The log's links keep their query: the next page of 5,000 events, and
+	// the CSV of this filter.
+	if err := chromedp.Do(step, chromedp.Navigate(p.URL+"/admin/logs?type=login.failed")); err != nil {
+		t.Fatal(err)
+	}
+	links, err := chromedp.Run(step, chromedp.Evaluate[[]string](`[document.querySelector("a[rel=next]")?.href ?? "", document.querySelector("a[download]")?.href ?? ""]`))
+	if err != nil || len(links) != 2 || !strings.Contains(links[0], "before=") || !strings.Contains(links[0], "type=login.failed") ||
+		!strings.Contains(links[1], "format=csv") || !strings.Contains(links[1], "type=login.failed") {
+		t.Errorf("the log's links: %q (err %v); want the older page and the CSV of this filter", links, err)
+	}
 	peopleCount := func(path string) (string, error) {
 		if err := chromedp.Do(step, chromedp.Navigate(p.URL+path)); err != nil {
 			return "", err

@@ -146,8 +146,6 @@ func (m *Metrics) Observe(events ...*lacop.AuditEvent) {
 			m.signIns.WithLabelValues("succeeded", method).Inc()
 		case lacop.AuditLoginFailed:
 			m.signIns.WithLabelValues("failed", method).Inc()
-		case lacop.AuditPasskeyFailed:
-			m.signIns.WithLabelValues("failed", "passkey").Inc()
 		case lacop.AuditLoginThrottled:
 			step := e.Detail["step"]
 			if step == "password" {

@@ -126,9 +126,16 @@ func (s *UserStore) SetEmail(ctx context.Context, id, email string) error {
 	return err
 }
 
-// SetDisabled implements lacop.UserStore.
+// SetDisabled implements lacop.UserStore. Disabling the last enabled
+// administrator is refused, decided as SetAdmin decides it.
 func (s *UserStore) SetDisabled(ctx context.Context, id string, disabled bool) error {
-	return s.update(ctx, `UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3`, disabled, ms(s.db.Now()), id)
+	if !disabled {
+		return s.update(ctx, `UPDATE users SET disabled = false, updated_at = $1 WHERE id = $2`, ms(s.db.Now()), id)
+	}
+	return s.withoutLastAdmin(ctx, "disable user", id, func(tx pgx.Tx) (int64, error) {
+		tag, err := tx.Exec(ctx, `UPDATE users SET disabled = true, updated_at = $1 WHERE id = $2`, ms(s.db.Now()), id)
+		return tag.RowsAffected(), err
+	})
 }
 
 // ListUsers implements lacop.UserStore.
@@ -219,6 +226,11 @@ func (s *UserStore) SetAdmin(ctx context.Context, id string, admin bool) error {
 // their back-channel logout.
 func (s *UserStore) DeleteUser(ctx context.Context, id string) error {
 	return s.withoutLastAdmin(ctx, "delete user", id, func(tx pgx.Tx) (int64, error) {
+		// Which sessions the user's passkeys signed in goes first: the
+		// passkeys go with the user by foreign key.
+		if _, err := tx.Exec(ctx, `DELETE FROM passkey_sessions WHERE passkey_id IN (SELECT id FROM passkeys WHERE user_id = $1)`, id); err != nil {
+			return 0, err
+		}
 		tag, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
 		if err != nil || tag.RowsAffected() == 0 {
 			return 0, err

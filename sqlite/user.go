@@ -127,9 +127,15 @@ func (s *UserStore) SetEmail(ctx context.Context, id, email string) error {
 	return err
 }
 
-// SetDisabled implements lacop.UserStore.
+// SetDisabled implements lacop.UserStore. Disabling the last enabled
+// administrator is refused in the same statement, as SetAdmin does.
 func (s *UserStore) SetDisabled(ctx context.Context, id string, disabled bool) error {
-	return s.update(ctx, `UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?`, disabled, ms(s.db.Now()), id)
+	if !disabled {
+		return s.update(ctx, `UPDATE users SET disabled = 0, updated_at = ? WHERE id = ?`, ms(s.db.Now()), id)
+	}
+	err := s.update(ctx, `UPDATE users SET disabled = 1, updated_at = ? WHERE id = ? AND (admin = 0 OR disabled = 1 OR `+otherAdmin+`)`,
+		ms(s.db.Now()), id, id)
+	return s.lastAdmin(ctx, id, err)
 }
 
 // ListUsers implements lacop.UserStore.
@@ -237,6 +243,12 @@ func (s *UserStore) DeleteUser(ctx context.Context, id string) error {
 		return fmt.Errorf("sqlite: delete user: %w", err)
 	}
 	defer tx.Rollback()
+	// Which sessions the user's passkeys signed in goes first: the
+	// passkeys themselves go with the user by foreign key. (Rolled back
+	// with the rest if the user is the last administrator.)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM passkey_sessions WHERE passkey_id IN (SELECT id FROM passkeys WHERE user_id = ?)`, id); err != nil {
+		return fmt.Errorf("sqlite: delete user's passkey sessions: %w", err)
+	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ? AND (admin = 0 OR disabled = 1 OR `+otherAdmin+`)`, id, id)
 	if err != nil {
 		return fmt.Errorf("sqlite: delete user: %w", err)

@@ -73,7 +73,7 @@ func (s *Server) renderAdminUsers(w http.ResponseWriter, r *http.Request, status
 	v := r.URL.Query()
 	d := adminUsersData{Q: strings.TrimSpace(v.Get("q")), Role: v.Get("role"), Status: v.Get("status"), Group: strings.TrimSpace(v.Get("group"))}
 	page, _ := strconv.Atoi(v.Get("page"))
-	page = max(page, 1)
+	page = min(max(page, 1), 1_000_000) // a page past every person is empty, not an overflow
 	q := lacop.UserQuery{Search: d.Q, Admins: d.Role == "admins", Disabled: d.Status == "disabled", Group: d.Group,
 		Offset: (page - 1) * peoplePageSize, Limit: peoplePageSize}
 	users, total, err := s.auth.ListUsers(r.Context(), q)
@@ -379,8 +379,10 @@ type adminLogsData struct {
 	Rows                 []adminLogRow
 	Types                []eventType
 	User, Type, From, To string
-	Next                 string // query of the next (older) page, "" on the last
-	CSV                  string // query of this filter as CSV
+	// Next and CSV are the queries (with their "?", so the template puts
+	// them in the URL as they are) of the next, older page ("" on the last)
+	// and of this filter as CSV.
+	Next, CSV string
 }
 
 // logPageSize is the number of events per page of /admin/logs.
@@ -450,10 +452,10 @@ func (s *Server) handleAdminLogsPage(w http.ResponseWriter, r *http.Request) {
 		csvQuery[k] = v
 	}
 	csvQuery.Set("format", "csv")
-	data.CSV = csvQuery.Encode()
+	data.CSV = "?" + csvQuery.Encode()
 	if len(rows) == logPageSize {
 		base.Set("before", rows[len(rows)-1].ID)
-		data.Next = base.Encode()
+		data.Next = "?" + base.Encode()
 	}
 	status := http.StatusOK
 	if len(bad) > 0 {
