@@ -47,6 +47,7 @@ func TestEndingOwnSessionClearsSiteData(t *testing.T) {
 	p := startPortal(t, "")
 	p.addUser("own@example.com")
 	p.addUser("boss@example.com", "--admin")
+	p.addUser("deputy@example.com", "--admin") // the last admin cannot disable themselves
 	p.addUser("other@example.com")
 
 	// The person's own API.
