@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lacop/lacop"
 	"github.com/lacop/lacop/auth"
 )
 
@@ -121,76 +123,41 @@ func (m *Main) userPasswdCommand() *cobra.Command {
 }
 
 func (m *Main) userDisableCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:         "disable EMAIL",
-		Annotations: map[string]string{dashArgs: argEmail},
-		Short:       "Disable a user and end every session and token of that user",
-		Args:        cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := m.Open(cmd); err != nil {
+	return m.userAction("disable EMAIL", "Disable a user and end every session and token of that user", cobra.ExactArgs(1),
+		func(ctx context.Context, u *lacop.User, _ []string) error {
+			if err := m.Auth.DisableUser(ctx, u.ID, "", cliClient); err != nil {
 				return err
-			}
-			u, err := m.userByEmail(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if err := m.Auth.DisableUser(cmd.Context(), u.ID, "", cliClient); err != nil {
-				return userError(err)
 			}
 			fmt.Fprintf(m.Stdout, "disabled %s; every session of that user has ended\n", u.Email)
 			return nil
-		},
-	}
+		})
 }
 
 func (m *Main) userResetTOTPCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:         "reset-2fa EMAIL",
-		Annotations: map[string]string{dashArgs: argEmail},
-		Short:       "Remove a user's second factor and end every session of that user",
-		Args:        cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := m.Open(cmd); err != nil {
+	return m.userAction("reset-2fa EMAIL", "Remove a user's second factor and end every session of that user", cobra.ExactArgs(1),
+		func(ctx context.Context, u *lacop.User, _ []string) error {
+			if err := m.Auth.ResetTOTP(ctx, u.ID, "", cliClient); err != nil {
 				return err
-			}
-			u, err := m.userByEmail(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if err := m.Auth.ResetTOTP(cmd.Context(), u.ID, "", cliClient); err != nil {
-				return userError(err)
 			}
 			fmt.Fprintf(m.Stdout, "second factor removed for %s; every session of that user has ended\n", u.Email)
 			return nil
-		},
-	}
+		})
 }
 
 func (m *Main) userResetLinkCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:         "reset-link EMAIL",
-		Annotations: map[string]string{dashArgs: argEmail},
-		Short:       "Make a one-time link (30 minutes) for a user to choose a new password",
-		Long: `Prints a link that lets the user choose a new password, once, within 30
-minutes; a user with a second factor must pass it too. Hand it over
-yourself: nothing is mailed, and the link is in no log. Making a link voids
-the user's earlier ones. Works with or without smtp.url.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := m.Open(cmd); err != nil {
-				return err
-			}
-			u, err := m.userByEmail(cmd.Context(), args[0])
+	cmd := m.userAction("reset-link EMAIL", "Make a one-time link (30 minutes) for a user to choose a new password", cobra.ExactArgs(1),
+		func(ctx context.Context, u *lacop.User, _ []string) error {
+			link, err := m.Auth.MakeResetLink(ctx, u.ID, "", cliClient)
 			if err != nil {
 				return err
-			}
-			link, err := m.Auth.MakeResetLink(cmd.Context(), u.ID, "", cliClient)
-			if err != nil {
-				return userError(err)
 			}
 			fmt.Fprintf(m.Stdout, "%s\n", link)
 			fmt.Fprintf(m.Stderr, "one-time link for %s, valid for 30 minutes; give it to them over a channel you trust\n", u.Email)
 			return nil
-		},
-	}
+		})
+	cmd.Long = `Prints a link that lets the user choose a new password, once, within 30
+minutes; a user with a second factor must pass it too. Hand it over
+yourself: nothing is mailed, and the link is in no log. Making a link voids
+the user's earlier ones. Works with or without smtp.url.`
+	return cmd
 }
