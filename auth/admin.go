@@ -99,9 +99,6 @@ func (s *Service) UpdateUser(ctx context.Context, userID string, ch UserChange, 
 		detail["name"] = name
 	}
 	if removed {
-		if current != nil && current.UserID != userID {
-			current = nil // someone else's session is not spared
-		}
 		return s.end(ctx, ReasonAdminRemoved, userID, current, actorID, c)
 	}
 	return nil, nil
@@ -143,39 +140,56 @@ func cleanGroups(in []string) ([]string, error) {
 // removes the account, so the email is free again. The audit trail stays,
 // and the user.deleted event keeps the email. Nobody deletes their own
 // account this way (actorID == userID), and the last enabled administrator
-// stays (ECONFLICT).
-func (s *Service) DeleteUser(ctx context.Context, userID, actorID string, c Client) error {
+// stays (ECONFLICT). It returns how many sessions it ended.
+func (s *Service) DeleteUser(ctx context.Context, userID, actorID string, c Client) (int, error) {
 	if actorID != "" && actorID == userID {
-		return errDeleteSelf
+		return 0, errDeleteSelf
 	}
 	u, err := s.Users.UserByID(ctx, userID)
 	if err != nil {
-		return storeErr("read user", err)
+		return 0, storeErr("read user", err)
 	}
 	if u.Admin && !u.Disabled {
 		// Checked before anything ends; the store checks again with the
 		// delete, so a race cannot leave no administrator either.
 		admins, _, err := s.Users.ListUsers(ctx, lacop.UserQuery{Admins: true})
 		if err != nil {
-			return unavailable("list admins", err)
+			return 0, unavailable("list admins", err)
 		}
 		if !slices.ContainsFunc(admins, func(o *lacop.User) bool { return o.ID != userID && !o.Disabled }) {
-			return lacop.ErrLastAdmin
+			return 0, lacop.ErrLastAdmin
 		}
 	}
 	ctx = context.WithoutCancel(ctx) // ending and deleting finish together
-	if _, err := s.end(ctx, ReasonUserDeleted, userID, nil, actorID, c); err != nil {
-		return err
+	out, err := s.end(ctx, ReasonUserDeleted, userID, nil, actorID, c)
+	if err != nil {
+		return 0, err
 	}
 	if err := s.Users.DeleteUser(ctx, userID); err != nil {
 		// Everything of theirs has ended; the account stays (a race with
 		// another admin's delete, or the store failing): say so.
 		s.Logger.Warn("delete user: sessions ended, account kept", "user", userID, "err", err)
-		return storeErr("delete user", err)
+		return 0, storeErr("delete user", err)
 	}
 	s.record(ctx, &lacop.AuditEvent{Type: lacop.AuditUserDeleted, UserID: userID, ActorID: actorID,
 		IP: c.IP, UserAgent: c.UserAgent, Detail: map[string]string{"email": u.Email, "name": u.Name, "by": actorKind(actorID, userID, c)}})
-	return nil
+	return out.Revoked(), nil
+}
+
+// UserLabel names a user for logs and tables: their email, or for a
+// deleted user "email (deleted)" from the user.deleted event that kept it;
+// "" when neither is known (or id is "").
+func (s *Service) UserLabel(ctx context.Context, id string) string {
+	if id == "" {
+		return ""
+	}
+	if u, err := s.Users.UserByID(ctx, id); err == nil {
+		return u.Email
+	}
+	if gone, err := s.Audit.Events(ctx, lacop.AuditFilter{UserID: id, Type: lacop.AuditUserDeleted, Limit: 1}); err == nil && len(gone) == 1 {
+		return gone[0].Detail["email"] + " (deleted)"
+	}
+	return ""
 }
 
 // BanView is a ban in force, as the admin side shows it: Kind is

@@ -121,6 +121,12 @@ func (s *Service) end(ctx context.Context, reason Reason, userID string, current
 // endWith is end for every scope; listed are the sessions a scopeListed
 // row ends (current among them or not).
 func (s *Service) endWith(ctx context.Context, reason Reason, userID string, current *lacop.Session, listed []string, actorID string, c Client) (*Outcome, error) {
+	// The session making the change is spared (and rotated) only when it
+	// is the user's own: an admin's session acting on someone else is no
+	// concern of this event.
+	if current != nil && current.UserID != userID {
+		current = nil
+	}
 	r, ok := policy[reason]
 	if !ok {
 		return nil, fmt.Errorf("auth: no policy for %q", reason)

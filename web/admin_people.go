@@ -112,17 +112,12 @@ func (s *Server) handleAdminUserEnable(w http.ResponseWriter, r *http.Request) {
 // and the email is free. 200 {"revokedSessions"}; 403 for one's own
 // account, 409 for the last administrator.
 func (s *Server) handleAdminUserDelete(w http.ResponseWriter, r *http.Request) {
-	target := r.PathValue("id")
-	sessions, err := s.auth.Sessions.UserSessions(r.Context(), target)
+	n, err := s.auth.DeleteUser(r.Context(), r.PathValue("id"), identity(r).User.ID, s.client(r))
 	if err != nil {
-		s.error(w, r, errListUnavailable)
-		return
-	}
-	if err := s.auth.DeleteUser(r.Context(), target, identity(r).User.ID, s.client(r)); err != nil {
 		s.error(w, r, err)
 		return
 	}
-	s.json(w, http.StatusOK, map[string]any{"revokedSessions": len(sessions)})
+	s.json(w, http.StatusOK, map[string]any{"revokedSessions": n})
 }
 
 // banView is a ban as the admin API shows it.

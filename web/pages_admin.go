@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"net/http"
@@ -222,7 +223,7 @@ func (s *Server) handleAdminUserActionSubmit(w http.ResponseWriter, r *http.Requ
 			s.renderPerson(w, r, http.StatusBadRequest, "Tick the box to confirm the delete.", "")
 			return
 		}
-		if err := s.auth.DeleteUser(ctx, target, id.User.ID, c); err != nil {
+		if _, err := s.auth.DeleteUser(ctx, target, id.User.ID, c); err != nil {
 			s.personError(w, r, err)
 			return
 		}
@@ -533,13 +534,7 @@ func (s *Server) logRows(ctx context.Context, events []*lacop.AuditEvent) []admi
 		if e, ok := emails[id]; ok {
 			return e
 		}
-		if u, err := s.auth.Users.UserByID(ctx, id); err == nil {
-			emails[id] = u.Email
-		} else if gone, err := s.auth.AuditEvents(ctx, lacop.AuditFilter{UserID: id, Type: lacop.AuditUserDeleted, Limit: 1}); err == nil && len(gone) == 1 {
-			emails[id] = gone[0].Detail["email"] + " (deleted)"
-		} else {
-			emails[id] = id
-		}
+		emails[id] = cmp.Or(s.auth.UserLabel(ctx, id), id)
 		return emails[id]
 	}
 	rows := make([]adminLogRow, 0, len(events))

@@ -126,18 +126,10 @@ func (m *Main) emails() *emailBook { return &emailBook{m: m, known: map[string]s
 
 // of is the email of the user id, "" when there is none to tell.
 func (b *emailBook) of(ctx context.Context, id string) string {
-	if id == "" {
-		return ""
-	}
-	if e, ok := b.known[id]; ok {
+	if e, ok := b.known[id]; ok || id == "" {
 		return e
 	}
-	email := ""
-	if u, err := b.m.Auth.Users.UserByID(ctx, id); err == nil {
-		email = u.Email
-	} else if gone, err := b.m.Auth.Audit.Events(ctx, lacop.AuditFilter{UserID: id, Type: lacop.AuditUserDeleted, Limit: 1}); err == nil && len(gone) == 1 {
-		email = gone[0].Detail["email"] + " (deleted)"
-	}
+	email := b.m.Auth.UserLabel(ctx, id)
 	b.known[id] = email
 	return email
 }

@@ -145,14 +145,11 @@ func (m *Main) userEnableCommand() *cobra.Command {
 func (m *Main) userDeleteCommand() *cobra.Command {
 	return m.userAction("delete EMAIL", "Delete a user: end every session, token and app sign-in, free the email (the audit trail stays)",
 		cobra.ExactArgs(1), func(ctx context.Context, u *lacop.User, _ []string) error {
-			sessions, err := m.Auth.Sessions.UserSessions(ctx, u.ID)
+			n, err := m.Auth.DeleteUser(ctx, u.ID, "", cliClient)
 			if err != nil {
 				return err
 			}
-			if err := m.Auth.DeleteUser(ctx, u.ID, "", cliClient); err != nil {
-				return err
-			}
-			fmt.Fprintf(m.Stdout, "deleted %s (id %s); %d session(s) ended; the audit trail keeps the email\n", u.Email, u.ID, len(sessions))
+			fmt.Fprintf(m.Stdout, "deleted %s (id %s); %d session(s) ended; the audit trail keeps the email\n", u.Email, u.ID, n)
 			return nil
 		})
 }
