@@ -102,18 +102,26 @@ type Cache struct {
 	// and a stale copy must never make a live session look inactive.
 	fresh time.Duration
 
-	// hits and misses count session look-ups by secret hash (every cookie
-	// check) served from memory and read through, for the metrics.
+	// stats count session look-ups by secret hash for the metrics. Every
+	// check writes them from every core, so they live apart, padded, and
+	// do not share a cache line with the fields every check reads.
+	stats *lookupStats
+}
+
+// lookupStats are the hit and miss counts, alone on their cache lines.
+type lookupStats struct {
+	_            [64]byte
 	hits, misses atomic.Uint64
+	_            [64]byte
 }
 
 // Stats returns how many session look-ups by secret hash were served from
 // memory and how many were read from the store.
-func (c *Cache) Stats() (hits, misses uint64) { return c.hits.Load(), c.misses.Load() }
+func (c *Cache) Stats() (hits, misses uint64) { return c.stats.hits.Load(), c.stats.misses.Load() }
 
 // New returns a cache of at most size sessions and size users.
 func New(epoch Epoch, size int) *Cache {
-	return &Cache{epoch: epoch, sessions: newTable[string, lacop.Session](size),
+	return &Cache{epoch: epoch, stats: &lookupStats{}, sessions: newTable[string, lacop.Session](size),
 		users: newTable[string, lacop.User](size), byID: newTable[string, string](size),
 		allowed: newTable[string, struct{}](size)}
 }

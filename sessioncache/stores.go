@@ -28,10 +28,10 @@ func (c *Cache) Sessions(inner lacop.SessionStore) *SessionStore {
 func (s *SessionStore) SessionByHash(ctx context.Context, hash []byte) (*lacop.Session, error) {
 	epoch, usable, now := s.c.current()
 	if sess, ok := s.c.sessions.get(string(hash), epoch); ok && usable && s.c.servable(&sess, now) {
-		s.c.hits.Add(1)
+		s.c.stats.hits.Add(1)
 		return &sess, nil
 	}
-	s.c.misses.Add(1)
+	s.c.stats.misses.Add(1)
 	sess, err := s.inner.SessionByHash(ctx, hash)
 	s.c.observe(err)
 	if err != nil {

@@ -155,7 +155,7 @@ func (s *Server) handleAuthRequest(w http.ResponseWriter, r *http.Request) {
 // the token), never writes beyond the periodic activity touch, never sets
 // a cookie, and logs nothing per request at info level. It returns the
 // decision, for the metrics.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, path *access.Path, redirect bool) string {
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, o *original, path *access.Path, redirect bool) metrics.Decision {
 	h := w.Header()
 	h["Cache-Control"] = noStoreValue
 	h["X-Content-Type-Options"] = nosniffValue
