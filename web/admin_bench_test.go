@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/lacop/lacop/auth"
-	"github.com/lacop/lacop/sqlite"
 )
 
 // Scale of BenchmarkAdminPages.
@@ -23,54 +22,35 @@ const (
 )
 
 // seedAdmin writes the people and events straight into a migrated SQLite
-// file in one transaction, as seedScale does for sessions.
+// file (seedSQLite).
 func seedAdmin(b *testing.B, path string) {
-	b.Helper()
-	db, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	db.Close()
-	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer raw.Close()
-	tx, err := raw.Begin()
-	if err != nil {
-		b.Fatal(err)
-	}
-	now := time.Now()
-	user, err := tx.Prepare(`INSERT INTO users (id, email, name, groups_json, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, 'x', ?, ?)`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for u := range adminBenchPeople {
-		groups, _ := json.Marshal([]string{"staff", fmt.Sprint("g", u%100)})
-		at := now.Add(-time.Duration(u) * time.Minute).UnixMilli()
-		if _, err := user.Exec(fmt.Sprint("u", u), fmt.Sprintf("person%05d@example.com", u), fmt.Sprint("Person ", u), string(groups), at, at); err != nil {
+	seedSQLite(b, path, func(tx *sql.Tx) {
+		now := time.Now()
+		user, err := tx.Prepare(`INSERT INTO users (id, email, name, groups_json, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, 'x', ?, ?)`)
+		if err != nil {
 			b.Fatal(err)
 		}
-	}
-	event, err := tx.Prepare(`INSERT INTO audit_events (time, type, user_id, session_id, actor_id, ip, user_agent, detail_json) VALUES (?, ?, ?, ?, ?, '203.0.113.9', ?, ?)`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	types := []string{"login.succeeded", "logout", "session.revoked", "login.failed", "token.refreshed", "password.changed"}
-	const ua = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
-	for i := range adminBenchEvents {
-		who := fmt.Sprint("u", i%adminBenchPeople)
-		at := now.Add(-time.Duration(adminBenchEvents-i) * time.Second).UnixMilli()
-		if _, err := event.Exec(at, types[i%len(types)], who, fmt.Sprint("s", i), who, ua, `{"reason":"logout","by":"self"}`); err != nil {
+		for u := range adminBenchPeople {
+			groups, _ := json.Marshal([]string{"staff", fmt.Sprint("g", u%100)})
+			at := now.Add(-time.Duration(u) * time.Minute).UnixMilli()
+			if _, err := user.Exec(fmt.Sprint("u", u), fmt.Sprintf("person%05d@example.com", u), fmt.Sprint("Person ", u), string(groups), at, at); err != nil {
+				b.Fatal(err)
+			}
+		}
+		event, err := tx.Prepare(`INSERT INTO audit_events (time, type, user_id, session_id, actor_id, ip, user_agent, detail_json) VALUES (?, ?, ?, ?, ?, '203.0.113.9', ?, ?)`)
+		if err != nil {
 			b.Fatal(err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := raw.Exec(`ANALYZE; PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		b.Fatal(err)
-	}
+		types := []string{"login.succeeded", "logout", "session.revoked", "login.failed", "token.refreshed", "password.changed"}
+		const ua = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+		for i := range adminBenchEvents {
+			who := fmt.Sprint("u", i%adminBenchPeople)
+			at := now.Add(-time.Duration(adminBenchEvents-i) * time.Second).UnixMilli()
+			if _, err := event.Exec(at, types[i%len(types)], who, fmt.Sprint("s", i), who, ua, `{"reason":"logout","by":"self"}`); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // BenchmarkAdminPages is the server time of the admin pages people use
